@@ -1,0 +1,35 @@
+# Everything runs from a project-local virtual environment, built on first use and rebuilt
+# when the dependency files change. Only Python 3.11+ and make are needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test schema bench lock clean
+
+run: $(STAMP)  ## Install, then serve the library in ./data on http://127.0.0.1:8000/graphql
+	$(BIN)/modelshelf serve
+
+test: $(STAMP)  ## Install, then run the whole test suite
+	$(BIN)/python -m pytest
+
+schema: $(STAMP)  ## Rewrite schema.graphql from the code
+	$(BIN)/modelshelf export-schema --output schema.graphql
+
+bench: $(STAMP)  ## Run every benchmark (slow; not part of the tests)
+	$(BIN)/python bench/query_latency.py
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Model Shelf needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+lock:  ## Re-resolve the newest versions the pins in pyproject.toml allow into requirements.lock
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check '.[test]'
+	.lock-venv/bin/python -m pip freeze --exclude modelshelf > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""The transport of Model Shelf: GraphQL types and resolvers, the Starlette app, the CLI."""

@@ -1,0 +1,68 @@
+"""The `modelshelf` command: `serve` runs the server, `export-schema` prints the SDL."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from domain.config import DATA_DIR_ENV, Config
+
+DEFAULT_HOST = "127.0.0.1"  # local only: the library holds personal file paths
+DEFAULT_PORT = 8000
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    # Imported here so that `export-schema` and `--help` do not pay for the server's imports.
+    from api.app import create_app
+
+    config = Config.resolve(args.data_dir)
+    print(f"Model Shelf: library in {config.data_dir}", file=sys.stderr)
+    print(f"GraphQL and playground: http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    # uvicorn stops gracefully on SIGINT and SIGTERM: it finishes open requests, then runs
+    # the app's shutdown, which closes the store.
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level)
+
+
+def _export_schema(args: argparse.Namespace) -> None:
+    from api.schema import export_sdl
+
+    sdl = export_sdl()
+    if args.output is None:
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl, encoding="utf-8")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelshelf", description="A local GraphQL server for a library of AI model files."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument(
+        "--data-dir",
+        help=f"library folder (default: ${DATA_DIR_ENV}, else ./data); created when missing",
+    )
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(run=_serve)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL schema as SDL")
+    export.add_argument("--output", help="write to this file instead of standard output")
+    export.set_defaults(run=_export_schema)
+    return parser
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

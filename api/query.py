@@ -1,0 +1,74 @@
+"""The `Query` root: each resolver parses its arguments, asks `domain.library` one question
+and converts the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from api.context import Context
+from api.types.connection import Connection
+from api.types.model import Model
+from api.types.pending import PendingImport
+from api.types.tag import Tag
+from domain import library
+
+Info = strawberry.Info[Context, None]
+
+_FIRST = "How many rows to return: 0 to 500, 50 when omitted."
+_AFTER = "Return the rows after this cursor (an `endCursor` or edge `cursor` of this list)."
+_SHA256 = "The SHA-256 of the model file; upper case and surrounding spaces are accepted."
+_PENDING_ID = "The pending import's id (the legacy row id)."
+_SEARCH = "Keep models whose name contains this text, ignoring case."
+_TAG_IDS = "Keep models that carry every one of these tags."
+_TYPE = "Keep models of this type (checkpoint, lora, …), ignoring case."
+
+
+@strawberry.type(description="Reading the library.")
+class Query:
+    @strawberry.field(description="Models in name order (case-insensitive), page by page.")
+    async def models(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
+        search: Annotated[str | None, strawberry.argument(description=_SEARCH)] = None,
+        tag_ids: Annotated[list[int] | None, strawberry.argument(description=_TAG_IDS)] = None,
+        type: Annotated[str | None, strawberry.argument(description=_TYPE)] = None,
+    ) -> Connection[Model]:
+        page = await library.list_models(
+            info.context.store, first=first, after=after, search=search, tag_ids=tag_ids, type=type
+        )
+        return Connection.of(page, Model.of)
+
+    @strawberry.field(
+        description="The model with this SHA-256 (any letter case), or null when the library "
+        "has none. A value that is not 64 hexadecimal characters is an error."
+    )
+    async def model(
+        self, info: Info, sha256: Annotated[str, strawberry.argument(description=_SHA256)]
+    ) -> Model | None:
+        model = await library.find_model(info.context.store, sha256)
+        return None if model is None else Model.of(model)
+
+    @strawberry.field(description="Models waiting to be imported, in id order, page by page.")
+    async def pending_imports(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
+    ) -> Connection[PendingImport]:
+        page = await library.list_pending_imports(info.context.store, first=first, after=after)
+        return Connection.of(page, PendingImport.of)
+
+    @strawberry.field(description="The pending import with this id, or null when there is none.")
+    async def pending_import(
+        self, info: Info, id: Annotated[int, strawberry.argument(description=_PENDING_ID)]
+    ) -> PendingImport | None:
+        pending = await library.find_pending_import(info.context.store, id)
+        return None if pending is None else PendingImport.of(pending)
+
+    @strawberry.field(description="Every tag, by name.")
+    async def tags(self, info: Info) -> list[Tag]:
+        return [Tag.of(tag) for tag in await library.list_tags(info.context.store)]

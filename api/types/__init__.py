@@ -1,0 +1,1 @@
+"""GraphQL object types, one module per group; each converts from a domain record with `of`."""

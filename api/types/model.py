@@ -1,0 +1,101 @@
+"""The `Model` type and its gallery (`SampleImage`, `ImageQuality`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.context import Context
+from api.scalars import BigInt
+from api.types.tag import Tag
+from api.urls import sample_image_url
+from domain import records
+from domain.image_tiers import Quality, gallery_name
+
+ImageQuality = strawberry.enum(
+    Quality,
+    name="ImageQuality",
+    description="A tier of a sample image: HIGH (at most 2 megapixels), MEDIUM (about 2/3 of "
+    "HIGH's width and height) or LOW (about 1/3).",
+)
+
+
+@strawberry.type(description="One picture of a model's gallery, stored as WebP in three tiers.")
+class SampleImage:
+    seq: int = strawberry.field(
+        description="The picture's place in the gallery, from 0 and without gaps."
+    )
+    width: int = strawberry.field(description="The width of the HIGH tier, in pixels.")
+    height: int = strawberry.field(description="The height of the HIGH tier, in pixels.")
+    generation: JSON | None = strawberry.field(
+        description="The generation parameters found in the source image (prompt, negative "
+        "prompt, steps, sampler, cfg, seed, size, model, and the raw text), or null."
+    )
+    sha256: strawberry.Private[str]
+    source_digest: strawberry.Private[str]
+
+    @strawberry.field(description="The file name clients use for this picture: `<sha256>_<seq>.webp`.")
+    def filename(self) -> str:
+        return gallery_name(self.sha256, self.seq)
+
+    @strawberry.field(
+        description="Where to fetch one tier. The URL changes when another picture takes this "
+        "seq, so it may be cached for good."
+    )
+    def url(self, quality: ImageQuality = Quality.HIGH) -> str:  # type: ignore[valid-type]
+        return sample_image_url(self.sha256, self.seq, Quality(quality), self.source_digest)
+
+    @classmethod
+    def of(cls, image: records.SampleImage) -> SampleImage:
+        return cls(
+            seq=image.seq,
+            width=image.width,
+            height=image.height,
+            generation=image.generation,
+            sha256=image.sha256,
+            source_digest=image.source_digest,
+        )
+
+
+@strawberry.type(description="A model file in the library, known by the SHA-256 of its content.")
+class Model:
+    sha256: str = strawberry.field(
+        description="The SHA-256 of the file: 64 lower-case hexadecimal characters."
+    )
+    path: str = strawberry.field(description="Where the file was last seen, as an absolute path.")
+    name: str = strawberry.field(description="The display name, usually the file name.")
+    type: str = strawberry.field(
+        description="The kind of model in lower case: checkpoint, lora, vae, embedding, …"
+    )
+    size_bytes: BigInt | None = strawberry.field(
+        description="The file size in bytes, when known; may exceed 2^31."
+    )
+    created_at: datetime = strawberry.field(description="When the model entered the library (or the legacy app).")
+    updated_at: datetime = strawberry.field(description="When the model was last changed.")
+    meta: JSON = strawberry.field(
+        description="Free-form metadata as a JSON object: description, prompts, links, params…"
+    )
+
+    @strawberry.field(description="The model's tags, by name.")
+    async def tags(self, info: strawberry.Info[Context, None]) -> list[Tag]:
+        return [Tag.of(tag) for tag in await info.context.loaders.model_tags.load(self.sha256)]
+
+    @strawberry.field(description="The model's gallery, in seq order; empty when it has none.")
+    async def sample_images(self, info: strawberry.Info[Context, None]) -> list[SampleImage]:
+        gallery = await info.context.loaders.galleries.load(self.sha256)
+        return [SampleImage.of(image) for image in gallery]
+
+    @classmethod
+    def of(cls, model: records.Model) -> Model:
+        return cls(
+            sha256=model.sha256,
+            path=model.path,
+            name=model.name,
+            type=model.type,
+            size_bytes=BigInt(model.size_bytes) if model.size_bytes is not None else None,
+            created_at=model.created_at,
+            updated_at=model.updated_at,
+            meta=model.meta,
+        )

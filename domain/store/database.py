@@ -1,0 +1,190 @@
+"""The one door to the library database.
+
+Every write goes through one writer connection, serialized by a lock and wrapped in
+`BEGIN IMMEDIATE`, so that two writers never interleave half-finished changes and a
+writer never fails late with "database is locked". Reads use a small pool of read-only
+connections: in WAL mode they see the last committed state and never wait for the writer.
+Each aiosqlite connection runs its queries on a thread of its own, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from domain.errors import StoreError
+from domain.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+
+# STRICT tables arrived in SQLite 3.37.
+MINIMUM_SQLITE = (3, 37, 0)
+DEFAULT_READERS = 4
+BUSY_TIMEOUT_MS = 10_000
+
+StatementHook = Callable[[str], None]
+Params = tuple[Any, ...] | dict[str, Any]
+
+
+class Store:
+    """The library database: one serialized writer and a pool of concurrent readers."""
+
+    def __init__(
+        self, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]
+    ) -> None:
+        self._writer = writer
+        self._write_lock = asyncio.Lock()
+        self._readers = readers
+        self._idle_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        for reader in readers:
+            self._idle_readers.put_nowait(reader)
+
+    @classmethod
+    async def open(
+        cls,
+        db_path: Path,
+        *,
+        readers: int = DEFAULT_READERS,
+        on_statement: StatementHook | None = None,
+    ) -> Store:
+        """Open (creating and migrating when needed) the database at `db_path`.
+
+        `on_statement` sees the text of every SQL statement any connection runs; tests use
+        it to count statements per request."""
+        if sqlite3.sqlite_version_info < MINIMUM_SQLITE:
+            raise StoreError(
+                f"SQLite {sqlite3.sqlite_version} is too old; Model Shelf needs "
+                f"{'.'.join(map(str, MINIMUM_SQLITE))} or newer."
+            )
+        writer = await _connect(str(db_path), uri=False, on_statement=on_statement)
+        try:
+            await _migrate(writer, db_path)
+            reader_uri = f"{db_path.resolve().as_uri()}?mode=ro"
+            pool = [
+                await _connect(reader_uri, uri=True, on_statement=on_statement)
+                for _ in range(readers)
+            ]
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(writer, pool)
+
+    async def close(self) -> None:
+        """Close every connection; the WAL is checkpointed by the last one to close."""
+        for reader in self._readers:
+            await reader.close()
+        async with self._write_lock:
+            await self._writer.close()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Borrow a read-only connection; it sees one consistent committed state per statement."""
+        reader = await self._idle_readers.get()
+        try:
+            yield reader
+        finally:
+            self._idle_readers.put_nowait(reader)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Hold the writer for one transaction: committed when the block ends, rolled back
+        when it raises. Every multi-step change goes in one of these."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.rollback()
+                raise
+            await self._writer.commit()
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Borrow a reader inside one read transaction, so that several queries (a page and
+        its total count) see the same committed state."""
+        async with self.read() as reader:
+            await reader.execute("BEGIN")
+            try:
+                yield reader
+            finally:
+                await reader.execute("COMMIT")
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run one read query and return all its rows."""
+        async with self.read() as conn:
+            return list(await conn.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """Run one read query and return its first row, or None."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+
+async def _connect(
+    target: str, *, uri: bool, on_statement: StatementHook | None
+) -> aiosqlite.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, so Python never opens a
+    # transaction behind our back.
+    conn = await aiosqlite.connect(target, uri=uri, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    if on_statement is not None:
+        await conn.set_trace_callback(on_statement)
+    return conn
+
+
+async def _migrate(conn: aiosqlite.Connection, db_path: Path) -> None:
+    """Bring the database to `LATEST_VERSION`, one migration per transaction."""
+    await conn.execute("PRAGMA journal_mode = WAL")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    version = await _scalar(conn, "PRAGMA user_version")
+    app_id = await _scalar(conn, "PRAGMA application_id")
+    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and await _has_tables(conn)):
+        raise StoreError(f"{db_path} is not a Model Shelf library database.")
+    if version > LATEST_VERSION:
+        raise StoreError(
+            f"{db_path} was written by a newer Model Shelf (schema version {version}; "
+            f"this one knows up to {LATEST_VERSION}). Upgrade Model Shelf to open it."
+        )
+    for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        await _apply(conn, script, target)
+
+
+async def _apply(conn: aiosqlite.Connection, script: str, target: int) -> None:
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _statements(script):
+            await conn.execute(statement)
+        await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        await conn.execute(f"PRAGMA user_version = {target}")
+    except BaseException:
+        await conn.rollback()
+        raise
+    await conn.commit()
+
+
+def _statements(script: str) -> Iterable[str]:
+    """Split a migration script into complete statements, as SQLite itself would."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete statement in migration: {pending.strip()[:80]}")
+
+
+async def _scalar(conn: aiosqlite.Connection, sql: str) -> int:
+    async with conn.execute(sql) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _has_tables(conn: aiosqlite.Connection) -> bool:
+    return await _scalar(conn, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") > 0

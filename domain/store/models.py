@@ -1,0 +1,132 @@
+"""Reading and writing the library's models and their tag links."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from domain.pagination import Page, PageRequest, build_page, page_request
+from domain.records import Model, from_epoch_ms, to_epoch_ms
+from domain.store.database import Store
+from domain.store.sql import json_list, like_contains, where
+
+LIST_NAME = "models"
+# Models are listed by name, case-insensitively; the digest breaks ties so the order is total.
+SORT_KEY_TYPES = (str, str)
+
+_COLUMNS = "sha256, path, name, type, size_bytes, created_at, updated_at, meta_json"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFilter:
+    """Narrows the model list; every given condition must hold.
+
+    `search` matches anywhere in the name, ignoring case; `tag_ids` keeps models that carry
+    every one of the tags; `type` matches the model type, ignoring case."""
+
+    search: str | None = None
+    tag_ids: tuple[int, ...] = field(default=())
+    type: str | None = None
+
+    @classmethod
+    def of(
+        cls, search: str | None, tag_ids: Iterable[int] | None, type: str | None
+    ) -> ModelFilter:
+        """Normalize what a client sent: blank text means no condition, repeated tags count once."""
+        return cls(
+            search=(search or "").strip() or None,
+            tag_ids=tuple(dict.fromkeys(tag_ids or ())),
+            type=(type or "").strip().lower() or None,
+        )
+
+    def clauses(self) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.search is not None:
+            clauses.append("name LIKE ? ESCAPE '\\'")
+            params.append(like_contains(self.search))
+        if self.type is not None:
+            clauses.append("type = ?")
+            params.append(self.type)
+        if self.tag_ids:
+            clauses.append(
+                "sha256 IN (SELECT sha256 FROM model_tags"
+                " WHERE tag_id IN (SELECT value FROM json_each(?))"
+                " GROUP BY sha256 HAVING count(*) = ?)"
+            )
+            params += [json_list(self.tag_ids), len(self.tag_ids)]
+        return clauses, params
+
+
+def models_page_request(first: int | None, after: str | None) -> PageRequest:
+    return page_request(LIST_NAME, SORT_KEY_TYPES, first, after)
+
+
+async def page_models(store: Store, filters: ModelFilter, request: PageRequest) -> Page[Model]:
+    """One page of the models that pass `filters`, in name order, and how many pass in all."""
+    clauses, params = filters.clauses()
+    page_clauses, page_params = list(clauses), list(params)
+    if request.after is not None:
+        page_clauses.append("(name, sha256) > (?, ?)")
+        page_params += list(request.after)
+    async with store.snapshot() as conn:
+        count_rows = await conn.execute_fetchall(
+            f"SELECT count(*) FROM models {where(clauses)}", params
+        )
+        rows = await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM models {where(page_clauses)}"
+            " ORDER BY name, sha256 LIMIT ?",
+            [*page_params, request.first + 1],
+        )
+    models = [_model(row) for row in rows]
+    keys: list[tuple[str | int, ...]] = [(m.name, m.sha256) for m in models]
+    total = next(iter(count_rows))[0]
+    return build_page(LIST_NAME, models, keys, request, total)
+
+
+async def get_model(store: Store, sha256: str) -> Model | None:
+    row = await store.fetch_one(f"SELECT {_COLUMNS} FROM models WHERE sha256 = ?", (sha256,))
+    return None if row is None else _model(row)
+
+
+async def insert_model(conn: aiosqlite.Connection, model: Model) -> None:
+    """Add a model; the caller's transaction decides when it becomes visible."""
+    await conn.execute(
+        f"INSERT INTO models ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            model.sha256,
+            model.path,
+            model.name,
+            model.type.lower(),
+            model.size_bytes,
+            to_epoch_ms(model.created_at),
+            to_epoch_ms(model.updated_at),
+            json.dumps(model.meta),
+        ),
+    )
+
+
+async def link_model_tags(conn: aiosqlite.Connection, sha256: str, tag_ids: Iterable[int]) -> None:
+    """Give a model these tags, keeping the ones it already has."""
+    await conn.executemany(
+        "INSERT OR IGNORE INTO model_tags (sha256, tag_id) VALUES (?, ?)",
+        [(sha256, tag_id) for tag_id in tag_ids],
+    )
+
+
+def _model(row: sqlite3.Row) -> Model:
+    return Model(
+        sha256=row["sha256"],
+        path=row["path"],
+        name=row["name"],
+        type=row["type"],
+        size_bytes=row["size_bytes"],
+        created_at=from_epoch_ms(row["created_at"]),
+        updated_at=from_epoch_ms(row["updated_at"]),
+        meta=json.loads(row["meta_json"]),
+    )

@@ -1,0 +1,112 @@
+"""Reading and writing pending imports, their tag links and their original images."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+import aiosqlite
+
+from domain.pagination import Page, PageRequest, build_page, page_request
+from domain.records import PendingImage, PendingImport, from_epoch_ms, to_epoch_ms
+from domain.store.database import Store
+from domain.store.sql import group_rows, json_list
+
+LIST_NAME = "pendingImports"
+# Pending imports are listed by id: the legacy row order users already know.
+SORT_KEY_TYPES = (int,)
+
+_COLUMNS = "id, path, name, type, size_bytes, created_at, meta_json, sha256"
+
+
+def pending_page_request(first: int | None, after: str | None) -> PageRequest:
+    return page_request(LIST_NAME, SORT_KEY_TYPES, first, after)
+
+
+async def page_pending(store: Store, request: PageRequest) -> Page[PendingImport]:
+    """One page of pending imports in id order, and how many there are in all."""
+    after = -1 if request.after is None else request.after[0]
+    async with store.snapshot() as conn:
+        count_rows = await conn.execute_fetchall("SELECT count(*) FROM pending_import")
+        rows = await conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM pending_import WHERE id > ? ORDER BY id LIMIT ?",
+            (after, request.first + 1),
+        )
+    pending = [_pending(row) for row in rows]
+    keys: list[tuple[str | int, ...]] = [(p.id,) for p in pending]
+    total = next(iter(count_rows))[0]
+    return build_page(LIST_NAME, pending, keys, request, total)
+
+
+async def get_pending(store: Store, pending_id: int) -> PendingImport | None:
+    row = await store.fetch_one(
+        f"SELECT {_COLUMNS} FROM pending_import WHERE id = ?", (pending_id,)
+    )
+    return None if row is None else _pending(row)
+
+
+async def images_of_pending(
+    store: Store, pending_ids: Sequence[int]
+) -> dict[int, list[PendingImage]]:
+    """The original images of many pending imports in one statement, each one's in seq order."""
+    rows = await store.fetch_all(
+        "SELECT pending_id, seq, file_name, size_bytes FROM pending_images"
+        " WHERE pending_id IN (SELECT value FROM json_each(?)) ORDER BY pending_id, seq",
+        (json_list(pending_ids),),
+    )
+    return group_rows(rows, "pending_id", pending_ids, _pending_image)
+
+
+async def insert_pending(conn: aiosqlite.Connection, pending: PendingImport) -> None:
+    await conn.execute(
+        f"INSERT INTO pending_import ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            pending.id,
+            pending.path,
+            pending.name,
+            pending.type.lower(),
+            pending.size_bytes,
+            to_epoch_ms(pending.created_at),
+            json.dumps(pending.meta),
+            pending.sha256,
+        ),
+    )
+
+
+async def link_pending_tags(
+    conn: aiosqlite.Connection, pending_id: int, tag_ids: Iterable[int]
+) -> None:
+    await conn.executemany(
+        "INSERT OR IGNORE INTO pending_model_tags (pending_id, tag_id) VALUES (?, ?)",
+        [(pending_id, tag_id) for tag_id in tag_ids],
+    )
+
+
+async def insert_pending_image(conn: aiosqlite.Connection, image: PendingImage) -> None:
+    await conn.execute(
+        "INSERT INTO pending_images (pending_id, seq, file_name, size_bytes) VALUES (?, ?, ?, ?)",
+        (image.pending_id, image.seq, image.file_name, image.size_bytes),
+    )
+
+
+def _pending(row: sqlite3.Row) -> PendingImport:
+    return PendingImport(
+        id=row["id"],
+        path=row["path"],
+        name=row["name"],
+        type=row["type"],
+        size_bytes=row["size_bytes"],
+        created_at=from_epoch_ms(row["created_at"]),
+        meta=json.loads(row["meta_json"]),
+        sha256=row["sha256"],
+    )
+
+
+def _pending_image(row: sqlite3.Row) -> PendingImage:
+    return PendingImage(
+        pending_id=row["pending_id"],
+        seq=row["seq"],
+        file_name=row["file_name"],
+        size_bytes=row["size_bytes"],
+    )

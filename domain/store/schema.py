@@ -1,0 +1,92 @@
+"""The library database's tables, and the forward migrations that build them.
+
+The schema version lives in `PRAGMA user_version`. Each entry of `MIGRATIONS` takes the
+database from version N to N + 1 and runs in one transaction with the version bump, so a
+crash mid-upgrade leaves the previous version intact. Never edit a migration that has
+shipped: append a new one.
+
+Constraints that SQL can hold are in SQL, so that no code path can write a malformed digest,
+a duplicate path, a non-object `meta_json` or an orphan link.
+"""
+
+from __future__ import annotations
+
+# "MSHF": marks a file as a Model Shelf library, so we never migrate someone else's database.
+APPLICATION_ID = 0x4D534846
+
+_SHA256_CHECK = "length({col}) = 64 AND NOT {col} GLOB '*[^0-9a-f]*'"
+_META_CHECK = "json_valid(meta_json) AND json_type(meta_json) = 'object'"
+
+_V1 = f"""
+CREATE TABLE models (
+    sha256      TEXT PRIMARY KEY CHECK ({_SHA256_CHECK.format(col="sha256")}),
+    path        TEXT NOT NULL UNIQUE CHECK (path <> ''),
+    name        TEXT NOT NULL COLLATE NOCASE,
+    type        TEXT NOT NULL,
+    size_bytes  INTEGER CHECK (size_bytes >= 0),
+    created_at  INTEGER NOT NULL,  -- milliseconds since the epoch, UTC
+    updated_at  INTEGER NOT NULL,
+    meta_json   TEXT NOT NULL DEFAULT '{{}}' CHECK ({_META_CHECK})
+) STRICT;
+CREATE INDEX models_by_name ON models (name, sha256);
+CREATE INDEX models_by_type ON models (type, name, sha256);
+
+CREATE TABLE tags (
+    id     INTEGER PRIMARY KEY,
+    name   TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(trim(name)) > 0),
+    color  TEXT
+) STRICT;
+
+CREATE TABLE model_tags (
+    sha256  TEXT NOT NULL REFERENCES models (sha256) ON DELETE CASCADE ON UPDATE CASCADE,
+    tag_id  INTEGER NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+    PRIMARY KEY (sha256, tag_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX model_tags_by_tag ON model_tags (tag_id, sha256);
+
+CREATE TABLE pending_import (
+    id                 INTEGER PRIMARY KEY,  -- the legacy row id, kept
+    path               TEXT NOT NULL UNIQUE CHECK (path <> ''),
+    name               TEXT NOT NULL,
+    type               TEXT NOT NULL,
+    size_bytes         INTEGER CHECK (size_bytes >= 0),
+    created_at         INTEGER NOT NULL,
+    meta_json          TEXT NOT NULL DEFAULT '{{}}' CHECK ({_META_CHECK}),
+    -- A known digest, and the file size and mtime it was computed for: hashing a
+    -- multi-gigabyte file twice for the same answer is what this cache prevents.
+    sha256             TEXT CHECK (sha256 IS NULL OR ({_SHA256_CHECK.format(col="sha256")})),
+    hashed_size_bytes  INTEGER,
+    hashed_mtime_ns    INTEGER
+) STRICT;
+
+CREATE TABLE pending_model_tags (
+    pending_id  INTEGER NOT NULL REFERENCES pending_import (id) ON DELETE CASCADE,
+    tag_id      INTEGER NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+    PRIMARY KEY (pending_id, tag_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX pending_model_tags_by_tag ON pending_model_tags (tag_id, pending_id);
+
+-- The original images of a pending model, copied as they are into images/pending/.
+CREATE TABLE pending_images (
+    pending_id  INTEGER NOT NULL REFERENCES pending_import (id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL CHECK (seq >= 0),
+    file_name   TEXT NOT NULL UNIQUE CHECK (file_name NOT LIKE '%/%' AND file_name NOT LIKE '%\\%'),
+    size_bytes  INTEGER NOT NULL CHECK (size_bytes >= 0),
+    PRIMARY KEY (pending_id, seq)
+) STRICT, WITHOUT ROWID;
+
+-- The gallery index: listing a gallery reads these rows and never scans the image folder.
+CREATE TABLE sample_images (
+    sha256           TEXT NOT NULL REFERENCES models (sha256) ON DELETE CASCADE ON UPDATE CASCADE,
+    seq              INTEGER NOT NULL CHECK (seq >= 0),
+    width            INTEGER NOT NULL CHECK (width > 0),   -- of the high tier
+    height           INTEGER NOT NULL CHECK (height > 0),
+    source_digest    TEXT NOT NULL CHECK ({_SHA256_CHECK.format(col="source_digest")}),
+    generation_json  TEXT CHECK (generation_json IS NULL OR json_valid(generation_json)),
+    created_at       INTEGER NOT NULL,
+    PRIMARY KEY (sha256, seq)
+) STRICT, WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+LATEST_VERSION = len(MIGRATIONS)

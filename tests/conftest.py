@@ -1,0 +1,78 @@
+"""Shared fixtures: a real Model Shelf app on a real SQLite file in a tmp dir, spoken to
+over HTTP (httpx's ASGI transport runs the app in-process, lifespan included)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from api.app import create_app
+from domain.config import Config
+from domain.store import Store
+
+
+class Shelf:
+    """A running server and a client for it, with the SQL statements it has run."""
+
+    def __init__(self, app: Starlette, client: httpx.AsyncClient, statements: list[str]) -> None:
+        self.app = app
+        self.client = client
+        self.statements = statements
+
+    @property
+    def store(self) -> Store:
+        store: Store = self.app.state.store
+        return store
+
+    @property
+    def config(self) -> Config:
+        config: Config = self.app.state.config
+        return config
+
+    async def post(self, query: str, **variables: Any) -> dict[str, Any]:
+        """Send one GraphQL operation; return the whole response body."""
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, **variables: Any) -> dict[str, Any]:
+        """Send an operation that must succeed; return its `data`."""
+        body = await self.post(query, **variables)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def error(self, query: str, **variables: Any) -> dict[str, Any]:
+        """Send an operation that must fail with exactly one error; return that error."""
+        body = await self.post(query, **variables)
+        assert len(body.get("errors", [])) == 1, body
+        error: dict[str, Any] = body["errors"][0]
+        return error
+
+
+@asynccontextmanager
+async def running_shelf(data_dir: Path) -> AsyncIterator[Shelf]:
+    statements: list[str] = []
+    app = create_app(Config.resolve(data_dir), on_statement=statements.append)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shelf.test") as client:
+            yield Shelf(app, client, statements)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+async def shelf(data_dir: Path) -> AsyncIterator[Shelf]:
+    async with running_shelf(data_dir) as running:
+        yield running

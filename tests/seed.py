@@ -1,0 +1,98 @@
+"""Putting rows into a library the way later stages will: through the store's own writes."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from itertools import count
+from typing import Any
+
+from domain.records import Model, PendingImage, PendingImport, SampleImage, Tag
+from domain.store import Store
+from domain.store.gallery import insert_sample_image
+from domain.store.models import insert_model, link_model_tags
+from domain.store.pending import insert_pending, insert_pending_image, link_pending_tags
+from domain.store.tags import insert_tag
+
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+_serial = count()
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def add_tags(store: Store, *names: str, color: str | None = None) -> list[Tag]:
+    async with store.transaction() as conn:
+        return [await insert_tag(conn, name, color) for name in names]
+
+
+async def add_model(
+    store: Store,
+    name: str,
+    *,
+    type: str = "lora",
+    size_bytes: int | None = 123_456,
+    meta: dict[str, Any] | None = None,
+    tags: Sequence[Tag] = (),
+    images: int = 0,
+) -> Model:
+    """Add a model named `name` with `images` gallery rows; its digest derives from its name."""
+    serial = next(_serial)
+    moment = EPOCH + timedelta(seconds=serial)
+    model = Model(
+        sha256=digest(f"model {name} {serial}"),
+        path=f"/models/{type}/{name}.{serial}.safetensors",
+        name=name,
+        type=type,
+        size_bytes=size_bytes,
+        created_at=moment,
+        updated_at=moment,
+        meta=meta or {},
+    )
+    async with store.transaction() as conn:
+        await insert_model(conn, model)
+        await link_model_tags(conn, model.sha256, [tag.id for tag in tags])
+        for seq in range(images):
+            await insert_sample_image(
+                conn,
+                SampleImage(
+                    sha256=model.sha256,
+                    seq=seq,
+                    width=1024 - seq,
+                    height=1536,
+                    source_digest=digest(f"image {model.sha256} {seq}"),
+                    generation={"seed": seq} if seq % 2 else None,
+                    created_at=moment,
+                ),
+            )
+    return model
+
+
+async def add_pending(
+    store: Store,
+    pending_id: int,
+    *,
+    name: str | None = None,
+    sha256: str | None = None,
+    tags: Sequence[Tag] = (),
+    images: int = 0,
+) -> PendingImport:
+    pending = PendingImport(
+        id=pending_id,
+        path=f"C:\\ComfyUI\\models\\loras\\pending_{pending_id}.safetensors",
+        name=name or f"pending_{pending_id}.safetensors",
+        type="lora",
+        size_bytes=7 * 1024**3,
+        created_at=EPOCH,
+        meta={"description": f"pending {pending_id}"},
+        sha256=sha256,
+    )
+    async with store.transaction() as conn:
+        await insert_pending(conn, pending)
+        await link_pending_tags(conn, pending_id, [tag.id for tag in tags])
+        for seq in range(images):
+            image = PendingImage(pending_id, seq, f"{pending_id}_{seq}.png", 1000 + seq)
+            await insert_pending_image(conn, image)
+    return pending
