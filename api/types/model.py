@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -44,7 +45,13 @@ class SampleImage:
         description="Where to fetch one tier. The URL changes when another picture takes this "
         "seq, so it may be cached for good."
     )
-    def url(self, quality: ImageQuality = Quality.HIGH) -> str:  # type: ignore[valid-type]
+    def url(
+        self,
+        quality: Annotated[
+            ImageQuality,  # type: ignore[valid-type]
+            strawberry.argument(description="The tier to fetch; HIGH when omitted."),
+        ] = Quality.HIGH,
+    ) -> str:
         return sample_image_url(self.sha256, self.seq, Quality(quality), self.source_digest)
 
     @classmethod

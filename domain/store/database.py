@@ -139,18 +139,25 @@ async def _connect(
 
 
 async def _migrate(conn: aiosqlite.Connection, db_path: Path) -> None:
-    """Bring the database to `LATEST_VERSION`, one migration per transaction."""
-    await conn.execute("PRAGMA journal_mode = WAL")
-    await conn.execute("PRAGMA synchronous = NORMAL")
-    version = await _scalar(conn, "PRAGMA user_version")
-    app_id = await _scalar(conn, "PRAGMA application_id")
-    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and await _has_tables(conn)):
+    """Bring the database to `LATEST_VERSION`, one migration per transaction. A file that is
+    not ours, or is newer than this code, is refused before a single byte of it changes."""
+    try:
+        version = await _scalar(conn, "PRAGMA user_version")
+        app_id = await _scalar(conn, "PRAGMA application_id")
+        foreign = app_id not in (0, APPLICATION_ID) or (app_id == 0 and await _has_tables(conn))
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{db_path} is not a SQLite database ({error}).") from error
+    if foreign:
         raise StoreError(f"{db_path} is not a Model Shelf library database.")
     if version > LATEST_VERSION:
         raise StoreError(
             f"{db_path} was written by a newer Model Shelf (schema version {version}; "
             f"this one knows up to {LATEST_VERSION}). Upgrade Model Shelf to open it."
         )
+    await conn.execute("PRAGMA journal_mode = WAL")
+    # In WAL mode NORMAL loses no committed data on a crash, only (on power loss) the last
+    # transactions; it spares an fsync per commit.
+    await conn.execute("PRAGMA synchronous = NORMAL")
     for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
         await _apply(conn, script, target)
 

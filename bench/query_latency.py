@@ -1,0 +1,425 @@
+"""How long one page of the model list takes through the whole server, and against what.
+
+The UI's main screen pages through the library 100 models at a time, each with its tags and
+gallery URLs. That page must feel instant, so this script measures it end to end: a POST to
+/graphql, through Starlette, Strawberry, the per-request DataLoaders and the store's reader
+pool, served in-process over ASGI so that no socket or network noise muddies the numbers.
+
+A latency alone says little, so the same rows are also fetched with plain aiosqlite (three
+hand-written queries, dicts built by hand, `json.dumps`): the floor that SQLite and the
+event-loop-to-thread hops of aiosqlite set. The ratio between the two is the price of the
+GraphQL layer; the target (p50 under 25 ms) is what the UI needs.
+
+The library holds 10,000 models with 3 tags and 2 sample images each, and their names are
+random, so that name order is not insertion order. Every timed request asks for the next
+page (wrapping around at the end), so that the numbers are not those of one cached page.
+
+Both sides stop the clock once the JSON text of the page exists: the GraphQL side when the
+response body has arrived (the client's parsing of it is not counted), the baseline once
+`json.dumps` returns. The server also counts the list's rows (`totalCount` is computed for
+every page whether asked for or not) and opens a read transaction; the baseline does not,
+since it only does what this page needs.
+
+Run from the repository root: `.venv/bin/python bench/query_latency.py [--iterations N]`.
+It is a report and exits 0; with `--check` it exits 1 when the target is missed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a file (`python bench/query_latency.py`), the repository root is not on the path.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import gc  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Awaitable, Callable, Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+import aiosqlite  # noqa: E402
+import httpx  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from domain.config import Config  # noqa: E402
+from domain.records import Model, SampleImage  # noqa: E402
+from domain.store import Store  # noqa: E402
+from domain.store.gallery import insert_sample_image  # noqa: E402
+from domain.store.models import insert_model, link_model_tags  # noqa: E402
+from domain.store.tags import insert_tag  # noqa: E402
+
+MODEL_COUNT = 10_000
+TAG_COUNT = 50
+TAGS_PER_MODEL = 3
+IMAGES_PER_MODEL = 2
+PAGE_SIZE = 100
+WARMUP = 20
+DEFAULT_ITERATIONS = 300
+TARGET_P50_MS = 25.0
+RANDOM_SEED = 20240601
+
+GRAPHQL_LABEL = "graphql over HTTP (in-process ASGI)"
+BASELINE_LABEL = "plain aiosqlite"
+
+QUERY = """
+query Page($after: String) {
+  models(first: %d, after: $after) {
+    nodes { sha256 name tags { name } sampleImages { url } }
+    pageInfo { endCursor hasNextPage }
+  }
+}
+""" % PAGE_SIZE
+
+_ADJECTIVES = (
+    "amber", "brisk", "cobalt", "dusky", "eerie", "feral", "gilded", "hazy", "ivory", "jaded",
+    "kinetic", "lucid", "misty", "neon", "opal", "pastel", "quiet", "rusty", "somber", "tidal",
+    "umber", "vivid", "woven", "xenial", "young", "zesty",
+)
+_NOUNS = (
+    "anime", "bloom", "castle", "dragon", "ember", "forest", "galaxy", "harbor", "island",
+    "jungle", "knight", "lantern", "meadow", "nebula", "ocean", "portrait", "quartz", "river",
+    "sunset", "tower", "unicorn", "valley", "willow", "xylem", "yacht", "zephyr",
+)
+_MODEL_TYPES = ("checkpoint", "lora", "vae", "embedding")
+
+Row = tuple[Any, ...]
+JsonDict = dict[str, Any]
+# A keyset position in the model list: the (name, sha256) of the last row seen.
+SortKey = tuple[str, str]
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def tag_names() -> list[str]:
+    """TAG_COUNT distinct names; the store refuses duplicates regardless of case."""
+    return [f"{_ADJECTIVES[i % len(_ADJECTIVES)]}-{_NOUNS[i * 7 % len(_NOUNS)]}-{i}"
+            for i in range(TAG_COUNT)]
+
+
+def model_record(rng: random.Random, index: int, now: datetime) -> Model:
+    """A model with a random name, so that name order differs from insertion order."""
+    name = f"{rng.choice(_ADJECTIVES).title()} {rng.choice(_NOUNS)} v{index}"
+    created = now - timedelta(minutes=rng.randrange(1_000_000))
+    return Model(
+        sha256=digest(f"model {index}"),
+        path=f"/library/models/model-{index}.safetensors",
+        name=name,
+        type=rng.choice(_MODEL_TYPES),
+        size_bytes=rng.randrange(10**6, 8 * 10**9),
+        created_at=created,
+        updated_at=created,
+        meta={},
+    )
+
+
+def sample_image_record(sha256: str, seq: int, now: datetime) -> SampleImage:
+    return SampleImage(
+        sha256=sha256,
+        seq=seq,
+        width=1024,
+        height=1536,
+        source_digest=digest(f"image {sha256} {seq}"),
+        generation=None,
+        created_at=now,
+    )
+
+
+async def seed_library(store: Store, rng: random.Random) -> None:
+    """Fill the library through the store's own insert functions, in one transaction."""
+    now = datetime.now(UTC)
+    async with store.transaction() as conn:
+        tags = [await insert_tag(conn, name, "#888888") for name in tag_names()]
+        tag_ids = [tag.id for tag in tags]
+        for index in range(MODEL_COUNT):
+            model = model_record(rng, index, now)
+            await insert_model(conn, model)
+            await link_model_tags(conn, model.sha256, rng.sample(tag_ids, TAGS_PER_MODEL))
+            for seq in range(IMAGES_PER_MODEL):
+                await insert_sample_image(conn, sample_image_record(model.sha256, seq, now))
+
+
+# --- the measured requests -------------------------------------------------------------------
+
+
+class GraphqlPager:
+    """Asks the server for one page after another, wrapping around at the end of the list."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self._after: str | None = None
+
+    async def fetch(self) -> tuple[float, JsonDict]:
+        """One page: the seconds until its JSON body had arrived, and the parsed body."""
+        body = {"query": QUERY, "variables": {"after": self._after}}
+        started = time.perf_counter()
+        response = await self._client.post("/graphql", json=body)
+        elapsed = time.perf_counter() - started
+        response.raise_for_status()
+        payload: JsonDict = response.json()
+        self._advance(payload)
+        return elapsed, payload
+
+    async def step(self) -> float:
+        elapsed, _ = await self.fetch()
+        return elapsed
+
+    def _advance(self, payload: JsonDict) -> None:
+        page_info = payload["data"]["models"]["pageInfo"]
+        self._after = page_info["endCursor"] if page_info["hasNextPage"] else None
+
+
+class PlainPager:
+    """The same pages as `GraphqlPager`, with three queries and hand-built dicts."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._after: SortKey | None = None
+
+    async def fetch(self) -> tuple[float, str]:
+        """One page: the seconds until its JSON text existed, and that text."""
+        started = time.perf_counter()
+        result, has_next, last_key = await plain_page(self._conn, self._after)
+        text = json.dumps(result)
+        elapsed = time.perf_counter() - started
+        self._after = last_key if has_next else None
+        return elapsed, text
+
+    async def step(self) -> float:
+        elapsed, _ = await self.fetch()
+        return elapsed
+
+
+async def plain_page(
+    conn: aiosqlite.Connection, after: SortKey | None
+) -> tuple[JsonDict, bool, SortKey | None]:
+    """The page after `after` as the GraphQL response's dict, whether another page follows,
+    and the sort key of the page's last row."""
+    rows = await page_rows(conn, after)
+    models, has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    sha256s = [row[0] for row in models]
+    tags = await tags_by_model(conn, sha256s)
+    images = await image_urls_by_model(conn, sha256s)
+    nodes = [
+        {"sha256": sha, "name": name, "tags": tags[sha], "sampleImages": images[sha]}
+        for sha, name in models
+    ]
+    last_key = (models[-1][1], models[-1][0]) if models else None
+    return {"data": {"models": {"nodes": nodes}}}, has_next, last_key
+
+
+async def page_rows(conn: aiosqlite.Connection, after: SortKey | None) -> list[Row]:
+    """PAGE_SIZE + 1 rows of (sha256, name), the extra one only telling that more follow."""
+    if after is None:
+        sql = "SELECT sha256, name FROM models ORDER BY name, sha256 LIMIT ?"
+        params: tuple[Any, ...] = (PAGE_SIZE + 1,)
+    else:
+        sql = (
+            "SELECT sha256, name FROM models WHERE (name, sha256) > (?, ?)"
+            " ORDER BY name, sha256 LIMIT ?"
+        )
+        params = (*after, PAGE_SIZE + 1)
+    return list(await conn.execute_fetchall(sql, params))
+
+
+def placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+async def tags_by_model(
+    conn: aiosqlite.Connection, sha256s: Sequence[str]
+) -> dict[str, list[JsonDict]]:
+    rows = await conn.execute_fetchall(
+        "SELECT model_tags.sha256, tags.name FROM model_tags"
+        " JOIN tags ON tags.id = model_tags.tag_id"
+        f" WHERE model_tags.sha256 IN ({placeholders(len(sha256s))})"
+        " ORDER BY tags.name, tags.id",
+        sha256s,
+    )
+    grouped: dict[str, list[JsonDict]] = {sha: [] for sha in sha256s}
+    for sha, name in rows:
+        grouped[sha].append({"name": name})
+    return grouped
+
+
+async def image_urls_by_model(
+    conn: aiosqlite.Connection, sha256s: Sequence[str]
+) -> dict[str, list[JsonDict]]:
+    rows = await conn.execute_fetchall(
+        "SELECT sha256, seq, source_digest FROM sample_images"
+        f" WHERE sha256 IN ({placeholders(len(sha256s))}) ORDER BY sha256, seq",
+        sha256s,
+    )
+    grouped: dict[str, list[JsonDict]] = {sha: [] for sha in sha256s}
+    for sha, seq, source_digest in rows:
+        url = f"/api/images/{sha}_{seq}.webp?quality=high&v={source_digest[:16]}"
+        grouped[sha].append({"url": url})
+    return grouped
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def require(condition: bool, message: str) -> None:
+    """An assertion that `python -O` cannot strip: a benchmark of a broken query is worthless."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def check_graphql_page(payload: JsonDict) -> None:
+    """The first page must be complete, or the timings would measure an error path."""
+    require("errors" not in payload, f"GraphQL errors: {payload.get('errors')}")
+    nodes = payload["data"]["models"]["nodes"]
+    require(len(nodes) == PAGE_SIZE, f"expected {PAGE_SIZE} nodes, got {len(nodes)}")
+    for node in nodes:
+        require(len(node["tags"]) == TAGS_PER_MODEL, f"{node['sha256']}: tags {node['tags']}")
+        require(
+            len(node["sampleImages"]) == IMAGES_PER_MODEL,
+            f"{node['sha256']}: sampleImages {node['sampleImages']}",
+        )
+
+
+def check_same_rows(graphql: JsonDict, baseline_text: str) -> None:
+    """The baseline must do the same work: its first page must equal the server's."""
+    expected = graphql["data"]["models"]["nodes"]
+    actual = json.loads(baseline_text)["data"]["models"]["nodes"]
+    require(actual == expected, "the baseline's first page differs from the server's")
+
+
+# --- measuring and reporting -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Latencies of one side, in milliseconds."""
+
+    p50: float
+    p90: float
+    p99: float
+    mean: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Summary:
+        millis = [s * 1000 for s in seconds]
+        cuts = statistics.quantiles(millis, n=100, method="inclusive")
+        return cls(p50=cuts[49], p90=cuts[89], p99=cuts[98], mean=statistics.fmean(millis))
+
+
+async def measure(step: Callable[[], Awaitable[float]], iterations: int) -> list[float]:
+    """Run `step` WARMUP times untimed (caches, connection threads, Strawberry's parse cache),
+    then `iterations` times, keeping each step's own measure of itself. Collecting first
+    keeps the seeding's garbage from being collected on one side's clock only."""
+    gc.collect()
+    for _ in range(WARMUP):
+        await step()
+    return [await step() for _ in range(iterations)]
+
+
+def summary_line(label: str, summary: Summary) -> str:
+    return (
+        f"  {label:<38} p50 {summary.p50:7.2f}  p90 {summary.p90:7.2f}"
+        f"  p99 {summary.p99:7.2f}  mean {summary.mean:7.2f}  (ms)"
+    )
+
+
+def report(seed_seconds: float, iterations: int, ours: Summary, base: Summary) -> str:
+    verdict = "PASS" if ours.p50 < TARGET_P50_MS else "FAIL"
+    return "\n".join([
+        f"library: {MODEL_COUNT:,} models, {TAG_COUNT} tags, {TAGS_PER_MODEL} tags and "
+        f"{IMAGES_PER_MODEL} sample images per model",
+        f"seeding: {seed_seconds:.2f} s (not measured)",
+        f"request: models(first: {PAGE_SIZE}) with tags and sample image URLs, "
+        f"walking the pages; {WARMUP} warm-up + {iterations} timed each",
+        "",
+        summary_line(GRAPHQL_LABEL, ours),
+        summary_line(BASELINE_LABEL, base),
+        "",
+        f"ratio graphql/baseline: p50 {ours.p50 / base.p50:.1f}x  p99 {ours.p99 / base.p99:.1f}x",
+        f"target: graphql p50 < {TARGET_P50_MS:g} ms -> {verdict}",
+    ])
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+async def run(iterations: int) -> tuple[str, bool]:
+    """Seed a fresh library, measure both sides; the report and whether the target was met."""
+    with tempfile.TemporaryDirectory(prefix="modelshelf-bench-") as tmpdir:
+        config = Config.resolve(tmpdir)
+        app = create_app(config)
+        async with app.router.lifespan_context(app):
+            started = time.perf_counter()
+            await seed_library(app.state.store, random.Random(RANDOM_SEED))
+            seed_seconds = time.perf_counter() - started
+            ours = await measure_graphql(app, iterations, config)
+            base = await measure_baseline(config, iterations)
+    return report(seed_seconds, iterations, ours, base), ours.p50 < TARGET_P50_MS
+
+
+async def measure_graphql(app: Starlette, iterations: int, config: Config) -> Summary:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        _, first = await GraphqlPager(client).fetch()
+        check_graphql_page(first)
+        await check_baseline_agrees(config, first)
+        return Summary.of(await measure(GraphqlPager(client).step, iterations))
+
+
+async def check_baseline_agrees(config: Config, first_graphql_page: JsonDict) -> None:
+    async with open_read_only(config) as conn:
+        _, text = await PlainPager(conn).fetch()
+    check_same_rows(first_graphql_page, text)
+
+
+async def measure_baseline(config: Config, iterations: int) -> Summary:
+    async with open_read_only(config) as conn:
+        return Summary.of(await measure(PlainPager(conn).step, iterations))
+
+
+def open_read_only(config: Config) -> aiosqlite.Connection:
+    """A connection of the baseline's own, on the server's database file (usable with
+    `async with`, which opens and closes it)."""
+    return aiosqlite.connect(f"{config.db_path.as_uri()}?mode=ro", uri=True)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument(
+        "--iterations", type=int, default=DEFAULT_ITERATIONS,
+        help=f"timed requests per side, after {WARMUP} warm-up ones (default {DEFAULT_ITERATIONS})",
+    )
+    parser.add_argument(
+        "--check", action="store_true",
+        help=f"exit 1 when the GraphQL p50 is not under {TARGET_P50_MS:g} ms",
+    )
+    args = parser.parse_args(argv)
+    if args.iterations < 2:
+        parser.error("--iterations must be at least 2 (percentiles need two samples)")
+    return args
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    text, passed = asyncio.run(run(args.iterations))
+    print(text)
+    return 1 if args.check and not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,160 @@
+"""The store on a real SQLite file: its constraints, its transactions, its upgrades."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from domain.errors import StoreError
+from domain.records import Model
+from domain.store import Store
+from domain.store.models import get_model, insert_model
+from domain.store.schema import LATEST_VERSION
+from tests.seed import EPOCH, add_model, add_pending, add_tags, digest
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "library.db")
+    yield opened
+    await opened.close()
+
+
+def a_model(**changes: object) -> Model:
+    model = Model(
+        sha256=digest("a"), path="/m/a.safetensors", name="a", type="lora",
+        size_bytes=1, created_at=EPOCH, updated_at=EPOCH, meta={},
+    )
+    return replace(model, **changes)  # type: ignore[arg-type]
+
+
+async def insert(store: Store, model: Model) -> None:
+    async with store.transaction() as conn:
+        await insert_model(conn, model)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        a_model(sha256="A" * 64),  # upper case is not canonical
+        a_model(sha256="a" * 63),
+        a_model(sha256="z" * 64),
+        a_model(path=""),
+        a_model(size_bytes=-1),
+    ],
+)
+async def test_sql_refuses_malformed_models(store: Store, bad: Model) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await insert(store, bad)
+    assert await get_model(store, bad.sha256) is None
+
+
+async def test_sql_refuses_meta_that_is_not_an_object(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await insert(store, a_model(meta=["a", "list"]))  # type: ignore[arg-type]
+
+
+async def test_paths_and_digests_are_unique(store: Store) -> None:
+    await insert(store, a_model())
+    with pytest.raises(sqlite3.IntegrityError):
+        await insert(store, a_model(sha256=digest("b")))  # same path
+    with pytest.raises(sqlite3.IntegrityError):
+        await insert(store, a_model(path="/m/other"))  # same digest
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with store.transaction() as conn:
+            await insert_model(conn, a_model())
+            await insert_model(conn, a_model(sha256=digest("b")))  # same path: fails
+    assert await get_model(store, digest("a")) is None
+    await insert(store, a_model())  # and the writer is usable again
+    assert await get_model(store, digest("a")) is not None
+
+
+async def test_deleting_a_model_or_tag_removes_its_links(store: Store) -> None:
+    red, blue = await add_tags(store, "red", "blue")
+    model = await add_model(store, "m", tags=[red, blue], images=2)
+    pending = await add_pending(store, 5, tags=[red], images=1)
+    async with store.transaction() as conn:
+        await conn.execute("DELETE FROM tags WHERE id = ?", (red.id,))
+        await conn.execute("DELETE FROM models WHERE sha256 = ?", (model.sha256,))
+        await conn.execute("DELETE FROM pending_import WHERE id = ?", (pending.id,))
+    for table in ["model_tags", "sample_images", "pending_model_tags", "pending_images"]:
+        assert (await store.fetch_one(f"SELECT count(*) FROM {table}"))[0] == 0  # type: ignore[index]
+
+
+async def test_links_to_missing_rows_are_refused(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with store.transaction() as conn:
+            await conn.execute("INSERT INTO model_tags (sha256, tag_id) VALUES (?, 1)", (digest("x"),))
+
+
+async def test_readers_see_committed_state_while_a_write_is_open(store: Store) -> None:
+    await insert(store, a_model())
+    writing = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_writer() -> None:
+        async with store.transaction() as conn:
+            await conn.execute("UPDATE models SET name = 'renamed'")
+            writing.set()
+            await release.wait()
+
+    task = asyncio.create_task(slow_writer())
+    await writing.wait()
+    # Readers neither block nor see the uncommitted change.
+    seen = await asyncio.wait_for(get_model(store, digest("a")), timeout=5)
+    assert seen is not None and seen.name == "a"
+    release.set()
+    await task
+    after = await get_model(store, digest("a"))
+    assert after is not None and after.name == "renamed"
+
+
+async def test_concurrent_writers_are_serialized(store: Store) -> None:
+    async def add(i: int) -> None:
+        await insert(store, a_model(sha256=digest(str(i)), path=f"/m/{i}"))
+
+    await asyncio.gather(*(add(i) for i in range(50)))
+    assert (await store.fetch_one("SELECT count(*) FROM models"))[0] == 50  # type: ignore[index]
+
+
+async def test_a_new_database_is_at_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "library.db")
+    await store.close()
+    with sqlite3.connect(tmp_path / "library.db") as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "library.db"
+    store = await Store.open(path)
+    await store.close()
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer Model Shelf"):
+        await Store.open(path)
+
+
+async def test_someone_elses_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE models (id INTEGER PRIMARY KEY, path TEXT)")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a Model Shelf library"):
+        await Store.open(path)
+    assert path.read_bytes() == before
+
+
+async def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "library.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="is not a SQLite database"):
+        await Store.open(path)
