@@ -10,7 +10,10 @@ STAMP  := $(VENV)/.installed
 run: $(STAMP)  ## Install, then serve the library in ./data on http://127.0.0.1:8000/graphql
 	$(BIN)/modelshelf serve
 
-test: $(STAMP)  ## Install, then run the whole test suite
+test: $(STAMP)  ## Install, then lint, type-check and run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 schema: $(STAMP)  ## Rewrite schema.graphql from the code

@@ -26,7 +26,9 @@ def _parse_big_int(value: Any) -> int:
     except ValueError:
         raise ValueError(f"BigInt cannot represent {value!r}: expected a whole number.") from None
     if abs(number) > MAX_SAFE_INTEGER:
-        raise ValueError(f"BigInt {number} is beyond ±(2^53 - 1), which clients cannot hold exactly.")
+        raise ValueError(
+            f"BigInt {number} is beyond ±(2^53 - 1), which clients cannot hold exactly."
+        )
     return number
 
 

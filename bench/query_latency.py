@@ -26,39 +26,33 @@ It is a report and exits 0; with `--check` it exits 1 when the target is missed.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import gc
+import hashlib
+import json
+import random
+import sqlite3
+import statistics
 import sys
-from pathlib import Path
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-# Run as a file (`python bench/query_latency.py`), the repository root is not on the path.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+import aiosqlite
+import httpx
+from starlette.applications import Starlette
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import gc  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Awaitable, Callable, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from typing import Any  # noqa: E402
-
-import aiosqlite  # noqa: E402
-import httpx  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
-
-from api.app import create_app  # noqa: E402
-from domain.config import Config  # noqa: E402
-from domain.records import Model, SampleImage  # noqa: E402
-from domain.store import Store  # noqa: E402
-from domain.store.gallery import insert_sample_image  # noqa: E402
-from domain.store.models import insert_model, link_model_tags  # noqa: E402
-from domain.store.tags import insert_tag  # noqa: E402
+from api.app import create_app
+from domain.config import Config
+from domain.records import Model, SampleImage
+from domain.store import Store
+from domain.store.gallery import insert_sample_image
+from domain.store.models import insert_model, link_model_tags
+from domain.store.tags import insert_tag
 
 MODEL_COUNT = 10_000
 TAG_COUNT = 50
@@ -74,27 +68,73 @@ GRAPHQL_LABEL = "graphql over HTTP (in-process ASGI)"
 BASELINE_LABEL = "plain aiosqlite"
 
 QUERY = """
-query Page($after: String) {
-  models(first: %d, after: $after) {
+query Page($first: Int!, $after: String) {
+  models(first: $first, after: $after) {
     nodes { sha256 name tags { name } sampleImages { url } }
     pageInfo { endCursor hasNextPage }
   }
 }
-""" % PAGE_SIZE
+"""
 
 _ADJECTIVES = (
-    "amber", "brisk", "cobalt", "dusky", "eerie", "feral", "gilded", "hazy", "ivory", "jaded",
-    "kinetic", "lucid", "misty", "neon", "opal", "pastel", "quiet", "rusty", "somber", "tidal",
-    "umber", "vivid", "woven", "xenial", "young", "zesty",
+    "amber",
+    "brisk",
+    "cobalt",
+    "dusky",
+    "eerie",
+    "feral",
+    "gilded",
+    "hazy",
+    "ivory",
+    "jaded",
+    "kinetic",
+    "lucid",
+    "misty",
+    "neon",
+    "opal",
+    "pastel",
+    "quiet",
+    "rusty",
+    "somber",
+    "tidal",
+    "umber",
+    "vivid",
+    "woven",
+    "xenial",
+    "young",
+    "zesty",
 )
 _NOUNS = (
-    "anime", "bloom", "castle", "dragon", "ember", "forest", "galaxy", "harbor", "island",
-    "jungle", "knight", "lantern", "meadow", "nebula", "ocean", "portrait", "quartz", "river",
-    "sunset", "tower", "unicorn", "valley", "willow", "xylem", "yacht", "zephyr",
+    "anime",
+    "bloom",
+    "castle",
+    "dragon",
+    "ember",
+    "forest",
+    "galaxy",
+    "harbor",
+    "island",
+    "jungle",
+    "knight",
+    "lantern",
+    "meadow",
+    "nebula",
+    "ocean",
+    "portrait",
+    "quartz",
+    "river",
+    "sunset",
+    "tower",
+    "unicorn",
+    "valley",
+    "willow",
+    "xylem",
+    "yacht",
+    "zephyr",
 )
 _MODEL_TYPES = ("checkpoint", "lora", "vae", "embedding")
 
-Row = tuple[Any, ...]
+Row = sqlite3.Row  # the baseline's connection yields plain tuples; both index the same
 JsonDict = dict[str, Any]
 # A keyset position in the model list: the (name, sha256) of the last row seen.
 SortKey = tuple[str, str]
@@ -109,8 +149,10 @@ def digest(text: str) -> str:
 
 def tag_names() -> list[str]:
     """TAG_COUNT distinct names; the store refuses duplicates regardless of case."""
-    return [f"{_ADJECTIVES[i % len(_ADJECTIVES)]}-{_NOUNS[i * 7 % len(_NOUNS)]}-{i}"
-            for i in range(TAG_COUNT)]
+    return [
+        f"{_ADJECTIVES[i % len(_ADJECTIVES)]}-{_NOUNS[i * 7 % len(_NOUNS)]}-{i}"
+        for i in range(TAG_COUNT)
+    ]
 
 
 def model_record(rng: random.Random, index: int, now: datetime) -> Model:
@@ -167,7 +209,7 @@ class GraphqlPager:
 
     async def fetch(self) -> tuple[float, JsonDict]:
         """One page: the seconds until its JSON body had arrived, and the parsed body."""
-        body = {"query": QUERY, "variables": {"after": self._after}}
+        body = {"query": QUERY, "variables": {"first": PAGE_SIZE, "after": self._after}}
         started = time.perf_counter()
         response = await self._client.post("/graphql", json=body)
         elapsed = time.perf_counter() - started
@@ -340,19 +382,22 @@ def summary_line(label: str, summary: Summary) -> str:
 
 def report(seed_seconds: float, iterations: int, ours: Summary, base: Summary) -> str:
     verdict = "PASS" if ours.p50 < TARGET_P50_MS else "FAIL"
-    return "\n".join([
-        f"library: {MODEL_COUNT:,} models, {TAG_COUNT} tags, {TAGS_PER_MODEL} tags and "
-        f"{IMAGES_PER_MODEL} sample images per model",
-        f"seeding: {seed_seconds:.2f} s (not measured)",
-        f"request: models(first: {PAGE_SIZE}) with tags and sample image URLs, "
-        f"walking the pages; {WARMUP} warm-up + {iterations} timed each",
-        "",
-        summary_line(GRAPHQL_LABEL, ours),
-        summary_line(BASELINE_LABEL, base),
-        "",
-        f"ratio graphql/baseline: p50 {ours.p50 / base.p50:.1f}x  p99 {ours.p99 / base.p99:.1f}x",
-        f"target: graphql p50 < {TARGET_P50_MS:g} ms -> {verdict}",
-    ])
+    return "\n".join(
+        [
+            f"library: {MODEL_COUNT:,} models, {TAG_COUNT} tags, {TAGS_PER_MODEL} tags and "
+            f"{IMAGES_PER_MODEL} sample images per model",
+            f"seeding: {seed_seconds:.2f} s (not measured)",
+            f"request: models(first: {PAGE_SIZE}) with tags and sample image URLs, "
+            f"walking the pages; {WARMUP} warm-up + {iterations} timed each",
+            "",
+            summary_line(GRAPHQL_LABEL, ours),
+            summary_line(BASELINE_LABEL, base),
+            "",
+            f"ratio graphql/baseline: p50 {ours.p50 / base.p50:.1f}x"
+            f"  p99 {ours.p99 / base.p99:.1f}x",
+            f"target: graphql p50 < {TARGET_P50_MS:g} ms -> {verdict}",
+        ]
+    )
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -401,11 +446,14 @@ def open_read_only(config: Config) -> aiosqlite.Connection:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
-        "--iterations", type=int, default=DEFAULT_ITERATIONS,
+        "--iterations",
+        type=int,
+        default=DEFAULT_ITERATIONS,
         help=f"timed requests per side, after {WARMUP} warm-up ones (default {DEFAULT_ITERATIONS})",
     )
     parser.add_argument(
-        "--check", action="store_true",
+        "--check",
+        action="store_true",
         help=f"exit 1 when the GraphQL p50 is not under {TARGET_P50_MS:g} ms",
     )
     args = parser.parse_args(argv)

@@ -1,1 +1,3 @@
-"""The work of Model Shelf: the store, the library's rules and its files. Knows nothing of GraphQL."""
+"""The work of Model Shelf: the store, the library's rules and its files.
+
+Knows nothing of GraphQL."""

@@ -15,7 +15,9 @@ query($first: Int) {
 }
 """
 
-PENDING = "query($first: Int) { pendingImports(first: $first) { nodes { id tags { name } images { url } } } }"
+PENDING = """
+query($first: Int) { pendingImports(first: $first) { nodes { id tags { name } images { url } } } }
+"""
 
 
 async def statements_for(shelf: Shelf, query: str, first: int) -> int:

@@ -10,12 +10,16 @@ from domain.config import DATA_DIR_ENV, Config
 from tests.conftest import running_shelf
 
 
-def test_the_flag_wins_over_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_flag_wins_over_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "from-env"))
     assert Config.resolve(tmp_path / "from-flag").data_dir == tmp_path / "from-flag"
 
 
-def test_the_environment_wins_over_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_wins_over_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "from-env"))
     assert Config.resolve(None).data_dir == tmp_path / "from-env"
 

@@ -72,7 +72,12 @@ async def test_an_empty_page_past_the_end(shelf: Shelf) -> None:
     after = (await shelf.data(PAGE, after=data["pageInfo"]["endCursor"]))["models"]
     assert after == {
         "totalCount": 1,
-        "pageInfo": {"hasNextPage": False, "hasPreviousPage": True, "startCursor": None, "endCursor": None},
+        "pageInfo": {
+            "hasNextPage": False,
+            "hasPreviousPage": True,
+            "startCursor": None,
+            "endCursor": None,
+        },
         "edges": [],
         "nodes": [],
     }
@@ -99,7 +104,12 @@ async def test_search_matches_part_of_the_name_ignoring_case(shelf: Shelf) -> No
     for name in ["Anime Style", "photoreal", "ANIME lineart", "landscape"]:
         await add_model(shelf.store, name)
     assert await names(shelf, search="anime") == ["ANIME lineart", "Anime Style"]
-    assert await names(shelf, search="  ") == ["ANIME lineart", "Anime Style", "landscape", "photoreal"]
+    assert await names(shelf, search="  ") == [
+        "ANIME lineart",
+        "Anime Style",
+        "landscape",
+        "photoreal",
+    ]
 
 
 async def test_search_treats_like_wildcards_as_plain_text(shelf: Shelf) -> None:
@@ -158,8 +168,13 @@ async def test_model_by_digest_has_every_field(shelf: Shelf) -> None:
     red, blue = await add_tags(shelf.store, "red", "blue", color="#ff0000")
     meta = {"description": "ünïcode", "prompts": {"positive": "a cat"}, "params": {"cfg": 7.5}}
     model = await add_model(
-        shelf.store, "seven gigs", type="checkpoint", size_bytes=7 * 1024**3 + 1,
-        meta=meta, tags=[red, blue], images=2,
+        shelf.store,
+        "seven gigs",
+        type="checkpoint",
+        size_bytes=7 * 1024**3 + 1,
+        meta=meta,
+        tags=[red, blue],
+        images=2,
     )
 
     data = (await shelf.data(MODEL, sha256=model.sha256))["model"]

@@ -10,8 +10,13 @@ import pytest
 from tests.conftest import Shelf
 from tests.seed import add_model, add_pending
 
-MODELS = "query($first: Int, $after: String) { models(first: $first, after: $after) { totalCount } }"
-PENDING = "query($first: Int, $after: String) { pendingImports(first: $first, after: $after) { totalCount } }"
+MODELS = (
+    "query($first: Int, $after: String) { models(first: $first, after: $after) { totalCount } }"
+)
+PENDING = (
+    "query($first: Int, $after: String) "
+    "{ pendingImports(first: $first, after: $after) { totalCount } }"
+)
 
 
 @pytest.mark.parametrize("first", [-1, 501, 2**31 - 1])
@@ -54,13 +59,21 @@ async def test_models_refuse_cursors_they_did_not_hand_out(shelf: Shelf, cursor:
 async def test_a_cursor_of_one_list_is_refused_by_the_other(shelf: Shelf) -> None:
     await add_model(shelf.store, "m")
     await add_pending(shelf.store, 1)
-    model_cursor = (await shelf.data("{ models { pageInfo { endCursor } } }"))["models"]["pageInfo"]["endCursor"]
+    model_cursor = (await shelf.data("{ models { pageInfo { endCursor } } }"))["models"][
+        "pageInfo"
+    ]["endCursor"]
     pending_cursor = (await shelf.data("{ pendingImports { pageInfo { endCursor } } }"))[
         "pendingImports"
     ]["pageInfo"]["endCursor"]
 
-    assert "is not a cursor of pendingImports" in (await shelf.error(PENDING, after=model_cursor))["message"]
-    assert "is not a cursor of models" in (await shelf.error(MODELS, after=pending_cursor))["message"]
-    assert "is not a cursor of pendingImports" in (
-        await shelf.error(PENDING, after=forged("pendingImports", True))
-    )["message"]
+    assert (
+        "is not a cursor of pendingImports"
+        in (await shelf.error(PENDING, after=model_cursor))["message"]
+    )
+    assert (
+        "is not a cursor of models" in (await shelf.error(MODELS, after=pending_cursor))["message"]
+    )
+    assert (
+        "is not a cursor of pendingImports"
+        in (await shelf.error(PENDING, after=forged("pendingImports", True)))["message"]
+    )

@@ -32,8 +32,12 @@ async def test_pages_follow_id_order_with_gaps(shelf: Shelf) -> None:
         await add_pending(shelf.store, pending_id)
 
     first = (await shelf.data(PAGE, first=2))["pendingImports"]
-    second = (await shelf.data(PAGE, first=2, after=first["pageInfo"]["endCursor"]))["pendingImports"]
-    third = (await shelf.data(PAGE, first=2, after=second["pageInfo"]["endCursor"]))["pendingImports"]
+    second = (await shelf.data(PAGE, first=2, after=first["pageInfo"]["endCursor"]))[
+        "pendingImports"
+    ]
+    third = (await shelf.data(PAGE, first=2, after=second["pageInfo"]["endCursor"]))[
+        "pendingImports"
+    ]
 
     assert [n["id"] for n in first["nodes"]] == [3, 8]
     assert [n["id"] for n in second["nodes"]] == [17, 42]
@@ -56,8 +60,18 @@ async def test_pending_import_has_every_field(shelf: Shelf) -> None:
     assert data["sha256"] == known
     assert [t["name"] for t in data["tags"]] == ["lora", "style"]
     assert data["images"] == [
-        {"seq": 0, "filename": "12_0.png", "sizeBytes": 1000, "url": "/api/images/pending/12_0.png"},
-        {"seq": 1, "filename": "12_1.png", "sizeBytes": 1001, "url": "/api/images/pending/12_1.png"},
+        {
+            "seq": 0,
+            "filename": "12_0.png",
+            "sizeBytes": 1000,
+            "url": "/api/images/pending/12_0.png",
+        },
+        {
+            "seq": 1,
+            "filename": "12_1.png",
+            "sizeBytes": 1001,
+            "url": "/api/images/pending/12_1.png",
+        },
     ]
 
 

@@ -50,14 +50,31 @@ def test_the_fixed_contract_names_are_present() -> None:
     assert {"pendingImports", "pendingImport", "model", "models", "tags"} <= set(query.fields)
     model = schema.get_type("Model")
     assert isinstance(model, GraphQLObjectType)
-    assert {"sha256", "path", "name", "type", "sizeBytes", "createdAt", "meta", "tags", "sampleImages"} <= set(
-        model.fields
-    )
+    assert {
+        "sha256",
+        "path",
+        "name",
+        "type",
+        "sizeBytes",
+        "createdAt",
+        "meta",
+        "tags",
+        "sampleImages",
+    } <= set(model.fields)
     pending = schema.get_type("PendingImport")
     assert isinstance(pending, GraphQLObjectType)
-    assert {"id", "path", "name", "type", "sizeBytes", "createdAt", "meta", "sha256", "tags", "images"} <= set(
-        pending.fields
-    )
+    assert {
+        "id",
+        "path",
+        "name",
+        "type",
+        "sizeBytes",
+        "createdAt",
+        "meta",
+        "sha256",
+        "tags",
+        "images",
+    } <= set(pending.fields)
     quality = schema.get_type("ImageQuality")
     assert isinstance(quality, GraphQLEnumType) and set(quality.values) == {"HIGH", "MEDIUM", "LOW"}
 

@@ -27,8 +27,14 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 def a_model(**changes: object) -> Model:
     model = Model(
-        sha256=digest("a"), path="/m/a.safetensors", name="a", type="lora",
-        size_bytes=1, created_at=EPOCH, updated_at=EPOCH, meta={},
+        sha256=digest("a"),
+        path="/m/a.safetensors",
+        name="a",
+        type="lora",
+        size_bytes=1,
+        created_at=EPOCH,
+        updated_at=EPOCH,
+        meta={},
     )
     return replace(model, **changes)  # type: ignore[arg-type]
 
@@ -56,7 +62,7 @@ async def test_sql_refuses_malformed_models(store: Store, bad: Model) -> None:
 
 async def test_sql_refuses_meta_that_is_not_an_object(store: Store) -> None:
     with pytest.raises(sqlite3.IntegrityError):
-        await insert(store, a_model(meta=["a", "list"]))  # type: ignore[arg-type]
+        await insert(store, a_model(meta=["a", "list"]))
 
 
 async def test_paths_and_digests_are_unique(store: Store) -> None:
@@ -92,7 +98,9 @@ async def test_deleting_a_model_or_tag_removes_its_links(store: Store) -> None:
 async def test_links_to_missing_rows_are_refused(store: Store) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         async with store.transaction() as conn:
-            await conn.execute("INSERT INTO model_tags (sha256, tag_id) VALUES (?, 1)", (digest("x"),))
+            await conn.execute(
+                "INSERT INTO model_tags (sha256, tag_id) VALUES (?, 1)", (digest("x"),)
+            )
 
 
 async def test_readers_see_committed_state_while_a_write_is_open(store: Store) -> None:

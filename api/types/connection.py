@@ -43,7 +43,9 @@ class Connection(Generic[Node]):
         description="How many rows the whole list holds with the filters given, across all pages."
     )
     page_info: PageInfo = strawberry.field(description="How to go on from this page.")
-    edges: list[Edge[Node]] = strawberry.field(description="The rows of this page with their cursors.")
+    edges: list[Edge[Node]] = strawberry.field(
+        description="The rows of this page with their cursors."
+    )
     nodes: list[Node] = strawberry.field(description="The rows of this page, without cursors.")
 
     @classmethod

@@ -15,7 +15,9 @@ from api.urls import sample_image_url
 from domain import records
 from domain.image_tiers import Quality, gallery_name
 
-ImageQuality = strawberry.enum(
+# Registers the domain enum as the GraphQL enum `ImageQuality` (strawberry marks the class
+# itself), so resolvers take and return `Quality` values directly.
+strawberry.enum(
     Quality,
     name="ImageQuality",
     description="A tier of a sample image: HIGH (at most 2 megapixels), MEDIUM (about 2/3 of "
@@ -37,7 +39,9 @@ class SampleImage:
     sha256: strawberry.Private[str]
     source_digest: strawberry.Private[str]
 
-    @strawberry.field(description="The file name clients use for this picture: `<sha256>_<seq>.webp`.")
+    @strawberry.field(
+        description="The file name clients use for this picture: `<sha256>_<seq>.webp`."
+    )
     def filename(self) -> str:
         return gallery_name(self.sha256, self.seq)
 
@@ -48,11 +52,10 @@ class SampleImage:
     def url(
         self,
         quality: Annotated[
-            ImageQuality,  # type: ignore[valid-type]
-            strawberry.argument(description="The tier to fetch; HIGH when omitted."),
+            Quality, strawberry.argument(description="The tier to fetch; HIGH when omitted.")
         ] = Quality.HIGH,
     ) -> str:
-        return sample_image_url(self.sha256, self.seq, Quality(quality), self.source_digest)
+        return sample_image_url(self.sha256, self.seq, quality, self.source_digest)
 
     @classmethod
     def of(cls, image: records.SampleImage) -> SampleImage:
@@ -60,7 +63,7 @@ class SampleImage:
             seq=image.seq,
             width=image.width,
             height=image.height,
-            generation=image.generation,
+            generation=None if image.generation is None else JSON(image.generation),
             sha256=image.sha256,
             source_digest=image.source_digest,
         )
@@ -79,7 +82,9 @@ class Model:
     size_bytes: BigInt | None = strawberry.field(
         description="The file size in bytes, when known; may exceed 2^31."
     )
-    created_at: datetime = strawberry.field(description="When the model entered the library (or the legacy app).")
+    created_at: datetime = strawberry.field(
+        description="When the model entered the library (or the legacy app)."
+    )
     updated_at: datetime = strawberry.field(description="When the model was last changed.")
     meta: JSON = strawberry.field(
         description="Free-form metadata as a JSON object: description, prompts, links, params…"
@@ -104,5 +109,5 @@ class Model:
             size_bytes=BigInt(model.size_bytes) if model.size_bytes is not None else None,
             created_at=model.created_at,
             updated_at=model.updated_at,
-            meta=model.meta,
+            meta=JSON(model.meta),
         )

@@ -14,10 +14,16 @@ from api.urls import pending_image_url
 from domain import records
 
 
-@strawberry.type(description="An original image of a pending import, kept byte for byte until it is imported.")
+@strawberry.type(
+    description="An original image of a pending import, kept byte for byte until it is imported."
+)
 class PendingImage:
-    seq: int = strawberry.field(description="The image's place among the pending model's images, from 0.")
-    filename: str = strawberry.field(description="The stored file's name under the pending image folder.")
+    seq: int = strawberry.field(
+        description="The image's place among the pending model's images, from 0."
+    )
+    filename: str = strawberry.field(
+        description="The stored file's name under the pending image folder."
+    )
     size_bytes: BigInt = strawberry.field(description="The file size in bytes.")
 
     @strawberry.field(description="Where to fetch the original bytes.")
@@ -35,9 +41,13 @@ class PendingImage:
 )
 class PendingImport:
     id: int = strawberry.field(description="The pending import's id: the legacy row id, kept.")
-    path: str = strawberry.field(description="Where the model file was, as the legacy app recorded it.")
+    path: str = strawberry.field(
+        description="Where the model file was, as the legacy app recorded it."
+    )
     name: str = strawberry.field(description="The display name, usually the file name.")
-    type: str = strawberry.field(description="The kind of model in lower case: checkpoint, lora, vae, …")
+    type: str = strawberry.field(
+        description="The kind of model in lower case: checkpoint, lora, vae, …"
+    )
     size_bytes: BigInt | None = strawberry.field(
         description="The file size in bytes as last recorded, when known; may exceed 2^31."
     )
@@ -52,7 +62,9 @@ class PendingImport:
     async def tags(self, info: strawberry.Info[Context, None]) -> list[Tag]:
         return [Tag.of(tag) for tag in await info.context.loaders.pending_tags.load(self.id)]
 
-    @strawberry.field(description="The original images that will become the model's gallery, in seq order.")
+    @strawberry.field(
+        description="The original images that will become the model's gallery, in seq order."
+    )
     async def images(self, info: strawberry.Info[Context, None]) -> list[PendingImage]:
         return [PendingImage.of(i) for i in await info.context.loaders.pending_images.load(self.id)]
 
@@ -65,6 +77,6 @@ class PendingImport:
             type=pending.type,
             size_bytes=BigInt(pending.size_bytes) if pending.size_bytes is not None else None,
             created_at=pending.created_at,
-            meta=pending.meta,
+            meta=JSON(pending.meta),
             sha256=pending.sha256,
         )

@@ -33,9 +33,7 @@ Params = tuple[Any, ...] | dict[str, Any]
 class Store:
     """The library database: one serialized writer and a pool of concurrent readers."""
 
-    def __init__(
-        self, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]
-    ) -> None:
+    def __init__(self, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
         self._writer = writer
         self._write_lock = asyncio.Lock()
         self._readers = readers
@@ -63,7 +61,7 @@ class Store:
         writer = await _connect(str(db_path), uri=False, on_statement=on_statement)
         try:
             await _migrate(writer, db_path)
-            reader_uri = f"{db_path.resolve().as_uri()}?mode=ro"
+            reader_uri = _read_only_uri(db_path)
             pool = [
                 await _connect(reader_uri, uri=True, on_statement=on_statement)
                 for _ in range(readers)
@@ -122,6 +120,11 @@ class Store:
         """Run one read query and return its first row, or None."""
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+
+def _read_only_uri(db_path: Path) -> str:
+    """Readers open the file with `mode=ro`, so no read path can ever write to it."""
+    return f"{db_path.resolve().as_uri()}?mode=ro"
 
 
 async def _connect(

@@ -34,9 +34,7 @@ class ModelFilter:
     type: str | None = None
 
     @classmethod
-    def of(
-        cls, search: str | None, tag_ids: Iterable[int] | None, type: str | None
-    ) -> ModelFilter:
+    def of(cls, search: str | None, tag_ids: Iterable[int] | None, type: str | None) -> ModelFilter:
         """Normalize what a client sent: blank text means no condition, repeated tags count once."""
         return cls(
             search=(search or "").strip() or None,
@@ -79,8 +77,7 @@ async def page_models(store: Store, filters: ModelFilter, request: PageRequest) 
             f"SELECT count(*) FROM models {where(clauses)}", params
         )
         rows = await conn.execute_fetchall(
-            f"SELECT {_COLUMNS} FROM models {where(page_clauses)}"
-            " ORDER BY name, sha256 LIMIT ?",
+            f"SELECT {_COLUMNS} FROM models {where(page_clauses)} ORDER BY name, sha256 LIMIT ?",
             [*page_params, request.first + 1],
         )
     models = [_model(row) for row in rows]

@@ -44,8 +44,9 @@ async def tags_of_pending(store: Store, pending_ids: Sequence[int]) -> dict[int,
     return group_rows(rows, "owner", pending_ids, _tag)
 
 
-async def insert_tag(conn: aiosqlite.Connection, name: str, color: str | None = None,
-                     tag_id: int | None = None) -> Tag:
+async def insert_tag(
+    conn: aiosqlite.Connection, name: str, color: str | None = None, tag_id: int | None = None
+) -> Tag:
     """Add a tag (with the given id, when one is given) and return it."""
     async with conn.execute(
         "INSERT INTO tags (id, name, color) VALUES (?, ?, ?) RETURNING id, name, color",
