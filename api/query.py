@@ -40,7 +40,7 @@ class Query:
         page = await library.list_models(
             info.context.store, first=first, after=after, search=search, tag_ids=tag_ids, type=type
         )
-        return Connection.of(page, Model.of)
+        return Connection.of(page, await Model.many(info, page.items))
 
     @strawberry.field(
         description="The model with this SHA-256 (any letter case), or null when the library "
@@ -60,7 +60,7 @@ class Query:
         after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
     ) -> Connection[PendingImport]:
         page = await library.list_pending_imports(info.context.store, first=first, after=after)
-        return Connection.of(page, PendingImport.of)
+        return Connection.of(page, await PendingImport.many(info, page.items))
 
     @strawberry.field(description="The pending import with this id, or null when there is none.")
     async def pending_import(

@@ -5,7 +5,14 @@ from __future__ import annotations
 from functools import partial
 
 from graphql import build_schema, lexicographic_sort_schema, print_schema
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 
 from api.errors import ErrorPolicy, Schema
@@ -18,15 +25,26 @@ from api.scalars import SCALARS
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 4_000
+CACHED_DOCUMENTS = 256
+
+# The depth and alias limiters build a new rule class each time they are constructed. Built
+# once here, the rules stay the same objects for every request, which the validation cache
+# needs: it keys on the document *and* the rule classes.
+GUARD_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
 
 schema = Schema(
     query=Query,
     config=StrawberryConfig(scalar_map=SCALARS),
     # Factories, not instances: each request gets extensions of its own.
     extensions=[
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        partial(AddValidationRules, GUARD_RULES),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        # Clients send the same few documents again and again; parse and validate each once.
+        partial(ParserCache, maxsize=CACHED_DOCUMENTS),
+        partial(ValidationCache, maxsize=CACHED_DOCUMENTS),
         ErrorPolicy,
     ],
 )

@@ -58,3 +58,31 @@ async def test_batches_still_answer_each_model_with_its_own_rows(shelf: Shelf) -
     assert [[t["name"] for t in n["tags"]] for n in nodes] == [["red"], ["blue"], ["blue", "red"]]
     assert [len(n["sampleImages"]) for n in nodes] == [1, 0, 3]
     assert all(n["sha256"] in i["url"] for n in nodes for i in n["sampleImages"])
+
+
+async def test_relations_asked_for_through_fragments_are_answered(shelf: Shelf) -> None:
+    (red,) = await add_tags(shelf.store, "red")
+    await add_model(shelf.store, "m", tags=[red], images=2)
+    query = """
+    fragment Gallery on Model { sampleImages { seq } }
+    { models { edges { node { ...Gallery ... on Model { tags { name } } } } } }
+    """
+    (edge,) = (await shelf.data(query))["models"]["edges"]
+    assert edge["node"] == {"sampleImages": [{"seq": 0}, {"seq": 1}], "tags": [{"name": "red"}]}
+
+
+async def test_a_page_fetches_no_relation_it_was_not_asked_for(shelf: Shelf) -> None:
+    (red,) = await add_tags(shelf.store, "red")
+    for i in range(5):
+        await add_model(shelf.store, f"m{i}", tags=[red], images=1)
+
+    await statements_for(
+        shelf, "query($first: Int) { models(first: $first) { nodes { name } } }", 5
+    )
+    assert not any("model_tags" in s or "sample_images" in s for s in shelf.statements)
+
+    await statements_for(
+        shelf, "query($first: Int) { models(first: $first) { nodes { tags { id } } } }", 5
+    )
+    assert any("model_tags" in s for s in shelf.statements)
+    assert not any("sample_images" in s for s in shelf.statements)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import strawberry
@@ -49,8 +48,8 @@ class Connection(Generic[Node]):
     nodes: list[Node] = strawberry.field(description="The rows of this page, without cursors.")
 
     @classmethod
-    def of(cls, page: Page[Record], convert: Callable[[Record], Node]) -> Connection[Node]:
-        nodes = [convert(item) for item in page.items]
+    def of(cls, page: Page[Record], nodes: list[Node]) -> Connection[Node]:
+        """The connection of `page`, whose items the caller has converted into `nodes`."""
         return cls(
             total_count=page.total_count,
             page_info=PageInfo(

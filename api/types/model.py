@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.context import Context
+from api.prefetch import Resolved, prefetch, requested_fields
 from api.scalars import BigInt
 from api.types.tag import Tag
 from api.urls import sample_image_url
@@ -90,17 +92,54 @@ class Model:
         description="Free-form metadata as a JSON object: description, prompts, links, params…"
     )
 
-    @strawberry.field(description="The model's tags, by name.")
-    async def tags(self, info: strawberry.Info[Context, None]) -> list[Tag]:
-        return [Tag.of(tag) for tag in await info.context.loaders.model_tags.load(self.sha256)]
+    # Set when the resolver that produced this model prefetched them (see api.prefetch).
+    prefetched_tags: strawberry.Private[list[Tag] | None] = None
+    prefetched_gallery: strawberry.Private[list[SampleImage] | None] = None
 
-    @strawberry.field(description="The model's gallery, in seq order; empty when it has none.")
-    async def sample_images(self, info: strawberry.Info[Context, None]) -> list[SampleImage]:
-        gallery = await info.context.loaders.galleries.load(self.sha256)
+    @strawberry.field(description="The model's tags, by name.", graphql_type=list[Tag])
+    def tags(self, info: strawberry.Info[Context, None]) -> Resolved[list[Tag]]:
+        if self.prefetched_tags is not None:
+            return self.prefetched_tags
+        return self._load_tags(info.context)
+
+    @strawberry.field(
+        description="The model's gallery, in seq order; empty when it has none.",
+        graphql_type=list[SampleImage],
+    )
+    def sample_images(self, info: strawberry.Info[Context, None]) -> Resolved[list[SampleImage]]:
+        if self.prefetched_gallery is not None:
+            return self.prefetched_gallery
+        return self._load_gallery(info.context)
+
+    async def _load_tags(self, context: Context) -> list[Tag]:
+        return [Tag.of(tag) for tag in await context.loaders.model_tags.load(self.sha256)]
+
+    async def _load_gallery(self, context: Context) -> list[SampleImage]:
+        gallery = await context.loaders.galleries.load(self.sha256)
         return [SampleImage.of(image) for image in gallery]
 
     @classmethod
-    def of(cls, model: records.Model) -> Model:
+    async def many(
+        cls, info: strawberry.Info[Context, None], models: Sequence[records.Model]
+    ) -> list[Model]:
+        """Convert a page of models with the relations the client asked for prefetched."""
+        wanted, loaders = requested_fields(info), info.context.loaders
+        keys = [model.sha256 for model in models]
+        tags = await prefetch(wanted, "tags", loaders.model_tags, keys, Tag.of)
+        galleries = await prefetch(wanted, "sampleImages", loaders.galleries, keys, SampleImage.of)
+        return [
+            cls.of(model, tags=model_tags, gallery=gallery)
+            for model, model_tags, gallery in zip(models, tags, galleries, strict=True)
+        ]
+
+    @classmethod
+    def of(
+        cls,
+        model: records.Model,
+        *,
+        tags: list[Tag] | None = None,
+        gallery: list[SampleImage] | None = None,
+    ) -> Model:
         return cls(
             sha256=model.sha256,
             path=model.path,
@@ -110,4 +149,6 @@ class Model:
             created_at=model.created_at,
             updated_at=model.updated_at,
             meta=JSON(model.meta),
+            prefetched_tags=tags,
+            prefetched_gallery=gallery,
         )

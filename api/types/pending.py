@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import strawberry
 from strawberry.scalars import JSON
 
 from api.context import Context
+from api.prefetch import Resolved, prefetch, requested_fields
 from api.scalars import BigInt
 from api.types.tag import Tag
 from api.urls import pending_image_url
@@ -58,18 +60,57 @@ class PendingImport:
         "library model), else null until the import hashes it."
     )
 
-    @strawberry.field(description="The tags the model will carry once imported, by name.")
-    async def tags(self, info: strawberry.Info[Context, None]) -> list[Tag]:
-        return [Tag.of(tag) for tag in await info.context.loaders.pending_tags.load(self.id)]
+    # Set when the resolver that produced this row prefetched them (see api.prefetch).
+    prefetched_tags: strawberry.Private[list[Tag] | None] = None
+    prefetched_images: strawberry.Private[list[PendingImage] | None] = None
 
     @strawberry.field(
-        description="The original images that will become the model's gallery, in seq order."
+        description="The tags the model will carry once imported, by name.", graphql_type=list[Tag]
     )
-    async def images(self, info: strawberry.Info[Context, None]) -> list[PendingImage]:
-        return [PendingImage.of(i) for i in await info.context.loaders.pending_images.load(self.id)]
+    def tags(self, info: strawberry.Info[Context, None]) -> Resolved[list[Tag]]:
+        if self.prefetched_tags is not None:
+            return self.prefetched_tags
+        return self._load_tags(info.context)
+
+    @strawberry.field(
+        description="The original images that will become the model's gallery, in seq order.",
+        graphql_type=list[PendingImage],
+    )
+    def images(self, info: strawberry.Info[Context, None]) -> Resolved[list[PendingImage]]:
+        if self.prefetched_images is not None:
+            return self.prefetched_images
+        return self._load_images(info.context)
+
+    async def _load_tags(self, context: Context) -> list[Tag]:
+        return [Tag.of(tag) for tag in await context.loaders.pending_tags.load(self.id)]
+
+    async def _load_images(self, context: Context) -> list[PendingImage]:
+        images = await context.loaders.pending_images.load(self.id)
+        return [PendingImage.of(image) for image in images]
 
     @classmethod
-    def of(cls, pending: records.PendingImport) -> PendingImport:
+    async def many(
+        cls, info: strawberry.Info[Context, None], pending: Sequence[records.PendingImport]
+    ) -> list[PendingImport]:
+        """Convert a page of pending imports with the relations the client asked for
+        prefetched."""
+        wanted, loaders = requested_fields(info), info.context.loaders
+        keys = [row.id for row in pending]
+        tags = await prefetch(wanted, "tags", loaders.pending_tags, keys, Tag.of)
+        images = await prefetch(wanted, "images", loaders.pending_images, keys, PendingImage.of)
+        return [
+            cls.of(row, tags=row_tags, images=row_images)
+            for row, row_tags, row_images in zip(pending, tags, images, strict=True)
+        ]
+
+    @classmethod
+    def of(
+        cls,
+        pending: records.PendingImport,
+        *,
+        tags: list[Tag] | None = None,
+        images: list[PendingImage] | None = None,
+    ) -> PendingImport:
         return cls(
             id=pending.id,
             path=pending.path,
@@ -79,4 +120,6 @@ class PendingImport:
             created_at=pending.created_at,
             meta=JSON(pending.meta),
             sha256=pending.sha256,
+            prefetched_tags=tags,
+            prefetched_images=images,
         )
