@@ -47,6 +47,19 @@ async def prefetch(
     return [[convert(row) for row in rows] for rows in await loader.load_many(keys)]
 
 
+def prefetched_or_loaded(
+    prefetched: list[N] | None, loader: DataLoader[K, list[R]], key: K, convert: Callable[[R], N]
+) -> Resolved[list[N]]:
+    """What a relation field returns: the prefetched value, else an awaitable of the loaded one."""
+    if prefetched is not None:
+        return prefetched
+    return _load(loader, key, convert)
+
+
+async def _load(loader: DataLoader[K, list[R]], key: K, convert: Callable[[R], N]) -> list[N]:
+    return [convert(row) for row in await loader.load(key)]
+
+
 def _collect(selections: Iterable[Selection], names: set[str]) -> None:
     for selection in selections:
         name = getattr(selection, "name", None)

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.context import Context
-from api.prefetch import Resolved, prefetch, requested_fields
+from api.prefetch import Resolved, prefetch, prefetched_or_loaded, requested_fields
 from api.scalars import BigInt
 from api.types.tag import Tag
 from api.urls import sample_image_url
@@ -98,25 +98,16 @@ class Model:
 
     @strawberry.field(description="The model's tags, by name.", graphql_type=list[Tag])
     def tags(self, info: strawberry.Info[Context, None]) -> Resolved[list[Tag]]:
-        if self.prefetched_tags is not None:
-            return self.prefetched_tags
-        return self._load_tags(info.context)
+        loader = info.context.loaders.model_tags
+        return prefetched_or_loaded(self.prefetched_tags, loader, self.sha256, Tag.of)
 
     @strawberry.field(
         description="The model's gallery, in seq order; empty when it has none.",
         graphql_type=list[SampleImage],
     )
     def sample_images(self, info: strawberry.Info[Context, None]) -> Resolved[list[SampleImage]]:
-        if self.prefetched_gallery is not None:
-            return self.prefetched_gallery
-        return self._load_gallery(info.context)
-
-    async def _load_tags(self, context: Context) -> list[Tag]:
-        return [Tag.of(tag) for tag in await context.loaders.model_tags.load(self.sha256)]
-
-    async def _load_gallery(self, context: Context) -> list[SampleImage]:
-        gallery = await context.loaders.galleries.load(self.sha256)
-        return [SampleImage.of(image) for image in gallery]
+        loader = info.context.loaders.galleries
+        return prefetched_or_loaded(self.prefetched_gallery, loader, self.sha256, SampleImage.of)
 
     @classmethod
     async def many(

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.context import Context
-from api.prefetch import Resolved, prefetch, requested_fields
+from api.prefetch import Resolved, prefetch, prefetched_or_loaded, requested_fields
 from api.scalars import BigInt
 from api.types.tag import Tag
 from api.urls import pending_image_url
@@ -68,25 +68,16 @@ class PendingImport:
         description="The tags the model will carry once imported, by name.", graphql_type=list[Tag]
     )
     def tags(self, info: strawberry.Info[Context, None]) -> Resolved[list[Tag]]:
-        if self.prefetched_tags is not None:
-            return self.prefetched_tags
-        return self._load_tags(info.context)
+        loader = info.context.loaders.pending_tags
+        return prefetched_or_loaded(self.prefetched_tags, loader, self.id, Tag.of)
 
     @strawberry.field(
         description="The original images that will become the model's gallery, in seq order.",
         graphql_type=list[PendingImage],
     )
     def images(self, info: strawberry.Info[Context, None]) -> Resolved[list[PendingImage]]:
-        if self.prefetched_images is not None:
-            return self.prefetched_images
-        return self._load_images(info.context)
-
-    async def _load_tags(self, context: Context) -> list[Tag]:
-        return [Tag.of(tag) for tag in await context.loaders.pending_tags.load(self.id)]
-
-    async def _load_images(self, context: Context) -> list[PendingImage]:
-        images = await context.loaders.pending_images.load(self.id)
-        return [PendingImage.of(image) for image in images]
+        loader = info.context.loaders.pending_images
+        return prefetched_or_loaded(self.prefetched_images, loader, self.id, PendingImage.of)
 
     @classmethod
     async def many(
