@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from api.body_limit import MAX_REQUEST_BYTES, BodySizeLimit
 from api.context import Context, Loaders
+from api.images import routes as image_routes
 from api.schema import schema
 from domain.config import Config
+from domain.gallery import Gallery
 from domain.store import Store
 from domain.store.database import StatementHook
+from domain.workers import Workers
+
+logger = logging.getLogger("modelshelf")
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -25,13 +33,14 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
-        store: Store = request.app.state.store
+        state = request.app.state
         http_response = response if isinstance(response, Response) else None
         return Context(
             request=request,
             response=http_response,
-            store=store,
-            loaders=Loaders.for_request(store),
+            store=state.store,
+            gallery=state.gallery,
+            loaders=Loaders.for_request(state.store),
         )
 
 
@@ -42,18 +51,27 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         config.create_folders()
-        app.state.store = await Store.open(config.db_path, on_statement=on_statement)
+        store = await Store.open(config.db_path, on_statement=on_statement)
+        image_workers = Workers("images")
         try:
+            gallery = Gallery(store, config.images_dir, image_workers)
+            report = await gallery.recover()
+            if report.moves_replayed or report.temp_files_removed:
+                logger.warning("Finished interrupted image work: %s", report)
+            app.state.store, app.state.gallery = store, gallery
             yield
         finally:
-            await app.state.store.close()
+            image_workers.shutdown()
+            await store.close()
 
-    graphql = GraphQLApp(schema, graphql_ide="graphiql")
+    graphql = GraphQLApp(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *image_routes,
         ],
+        middleware=[Middleware(BodySizeLimit, limit=MAX_REQUEST_BYTES)],
         lifespan=lifespan,
     )
     app.state.config = config

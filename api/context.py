@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
+from domain.gallery import Gallery
 from domain.records import PendingImage, SampleImage, Tag
 from domain.store import Store
 from domain.store.gallery import galleries_of
@@ -58,4 +59,5 @@ class Context:
     request: Request | WebSocket
     response: Response | None
     store: Store
+    gallery: Gallery
     loaders: Loaders

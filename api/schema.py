@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.errors import ErrorPolicy, Schema
+from api.mutation import Mutation
 from api.query import Query
 from api.scalars import SCALARS
 
@@ -37,6 +38,7 @@ GUARD_RULES = [
 
 schema = Schema(
     query=Query,
+    mutation=Mutation,
     config=StrawberryConfig(scalar_map=SCALARS),
     # Factories, not instances: each request gets extensions of its own.
     extensions=[

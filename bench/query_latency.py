@@ -48,7 +48,8 @@ from starlette.applications import Starlette
 
 from api.app import create_app
 from domain.config import Config
-from domain.records import Model, SampleImage
+from domain.image_tiers import tier_sizes
+from domain.records import ImageTier, Model, SampleImage
 from domain.store import Store
 from domain.store.gallery import insert_sample_image
 from domain.store.models import insert_model, link_model_tags
@@ -180,6 +181,10 @@ def sample_image_record(sha256: str, seq: int, now: datetime) -> SampleImage:
         source_digest=digest(f"image {sha256} {seq}"),
         generation=None,
         created_at=now,
+        tiers=tuple(
+            ImageTier(quality, width, height, 100_000)
+            for quality, (width, height) in tier_sizes((1024, 1536)).items()
+        ),
     )
 
 

@@ -33,3 +33,63 @@ class InvalidFilter(UserError):
 
 class StoreError(Exception):
     """The library database cannot be used: too new, not ours, or SQLite too old."""
+
+
+class ImageRejected(UserError):
+    """A sample image the pipeline refuses; nothing was written for it."""
+
+    code = "IMAGE_REJECTED"
+
+
+class NotAnImage(ImageRejected):
+    """Bytes that are not a raster image we read (SVG, HTML, text, an unknown format)."""
+
+    code = "NOT_AN_IMAGE"
+
+
+class ImageTooLarge(ImageRejected):
+    """An image whose pixel count is beyond the limit: refused before decoding, because a
+    small file can declare enough pixels to exhaust memory (a decompression bomb)."""
+
+    code = "IMAGE_TOO_LARGE"
+
+
+class CorruptImage(ImageRejected):
+    """A file that claims an image format but cannot be decoded: truncated or damaged."""
+
+    code = "CORRUPT_IMAGE"
+
+
+class ModelNotFound(UserError):
+    """No model in the library has this digest."""
+
+    code = "MODEL_NOT_FOUND"
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(f"The library has no model with SHA-256 {sha256}.")
+        self.sha256 = sha256
+
+
+class SampleImageNotFound(UserError):
+    """The model's gallery has no picture at this seq."""
+
+    code = "SAMPLE_IMAGE_NOT_FOUND"
+
+    def __init__(self, sha256: str, seq: int, count: int) -> None:
+        super().__init__(
+            f"The gallery of {sha256} has {count} picture(s) (seq 0 to {count - 1}); "
+            f"there is none at seq {seq}."
+            if count
+            else f"The gallery of {sha256} is empty; there is no picture at seq {seq}."
+        )
+        self.sha256, self.seq = sha256, seq
+
+
+class DuplicateImage(UserError):
+    """The gallery already holds this very picture (same source bytes)."""
+
+    code = "DUPLICATE_IMAGE"
+
+    def __init__(self, sha256: str, seq: int) -> None:
+        super().__init__(f"The gallery of {sha256} already holds this picture, at seq {seq}.")
+        self.sha256, self.seq = sha256, seq

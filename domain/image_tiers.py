@@ -1,16 +1,59 @@
-"""The three qualities every sample image is stored in, and the file names they use."""
+"""The three qualities every sample image is stored in: their sizes, encodings and names.
+
+HIGH is for viewing: at most 2 megapixels, WebP quality 80. MEDIUM and LOW are for grids
+and lists: about 2/3 and 1/3 of HIGH's width and height, at lower WebP qualities, because
+their pixels are viewed smaller. No tier is ever larger than the source, and none is smaller
+than one pixel in either direction.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from enum import StrEnum
 
 
 class Quality(StrEnum):
-    """A tier of a sample image: `high` for viewing, `medium` and `low` for grids and lists."""
+    """A tier of a sample image."""
 
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
+
+
+@dataclass(frozen=True, slots=True)
+class TierSpec:
+    scale: float  # of HIGH's width and height
+    webp_quality: int
+
+
+HIGH_MAX_PIXELS = 2_000_000
+TIERS: dict[Quality, TierSpec] = {
+    Quality.HIGH: TierSpec(scale=1.0, webp_quality=80),
+    Quality.MEDIUM: TierSpec(scale=0.66, webp_quality=60),
+    Quality.LOW: TierSpec(scale=0.33, webp_quality=45),
+}
+
+
+def high_size(width: int, height: int) -> tuple[int, int]:
+    """The HIGH tier's size for a source of this size: the source itself when it has at most
+    2 megapixels, else the largest size of the same aspect within that budget."""
+    if width * height <= HIGH_MAX_PIXELS:
+        return width, height
+    factor = math.sqrt(HIGH_MAX_PIXELS / (width * height))
+    return max(1, math.floor(width * factor)), max(1, math.floor(height * factor))
+
+
+def tier_size(quality: Quality, high: tuple[int, int]) -> tuple[int, int]:
+    """A tier's size, derived from HIGH's."""
+    scale = TIERS[quality].scale
+    width, height = high
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def tier_sizes(high: tuple[int, int]) -> dict[Quality, tuple[int, int]]:
+    """Every tier's size, given HIGH's."""
+    return {quality: tier_size(quality, high) for quality in Quality}
 
 
 def gallery_name(sha256: str, seq: int) -> str:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.image_tiers import Quality
+
 JsonObject = dict[str, Any]
 
 
@@ -55,16 +57,27 @@ class PendingImport:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageTier:
+    """One stored quality of a gallery picture."""
+
+    quality: Quality
+    width: int
+    height: int
+    size_bytes: int | None  # None for rows written before sizes were recorded
+
+
+@dataclass(frozen=True, slots=True)
 class SampleImage:
     """One picture of a model's gallery, stored as WebP in three tiers."""
 
     sha256: str
     seq: int
-    width: int
+    width: int  # of the HIGH tier
     height: int
-    source_digest: str
+    source_digest: str  # SHA-256 of the source bytes
     generation: JsonObject | None
     created_at: datetime
+    tiers: tuple[ImageTier, ...]  # HIGH, MEDIUM, LOW
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
-from domain.records import Model, PendingImage, PendingImport, SampleImage, Tag
+from domain.image_tiers import Quality, tier_sizes
+from domain.records import ImageTier, Model, PendingImage, PendingImport, SampleImage, Tag
 from domain.store import Store
 from domain.store.gallery import insert_sample_image
 from domain.store.models import insert_model, link_model_tags
@@ -17,6 +18,12 @@ from domain.store.tags import insert_tag
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _serial = count()
+
+
+def tiers_of(width: int, height: int) -> tuple[ImageTier, ...]:
+    """The tiers the pipeline would record for a HIGH tier of this size."""
+    sizes = tier_sizes((width, height))
+    return tuple(ImageTier(q, *sizes[q], 10_000 // (i + 1)) for i, q in enumerate(Quality))
 
 
 def digest(text: str) -> str:
@@ -65,6 +72,7 @@ async def add_model(
                     source_digest=digest(f"image {model.sha256} {seq}"),
                     generation={"seed": seq} if seq % 2 else None,
                     created_at=moment,
+                    tiers=tiers_of(1024 - seq, 1536),
                 ),
             )
     return model

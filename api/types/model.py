@@ -27,6 +27,15 @@ strawberry.enum(
 )
 
 
+@strawberry.type(description="One stored quality of a sample image.")
+class ImageTier:
+    quality: Quality = strawberry.field(description="Which tier this is.")
+    width: int = strawberry.field(description="Width in pixels.")
+    height: int = strawberry.field(description="Height in pixels.")
+    size_bytes: BigInt | None = strawberry.field(description="The WebP file's size in bytes.")
+    url: str = strawberry.field(description="Where to fetch this tier (cacheable for good).")
+
+
 @strawberry.type(description="One picture of a model's gallery, stored as WebP in three tiers.")
 class SampleImage:
     seq: int = strawberry.field(
@@ -40,6 +49,20 @@ class SampleImage:
     )
     sha256: strawberry.Private[str]
     source_digest: strawberry.Private[str]
+    stored_tiers: strawberry.Private[tuple[records.ImageTier, ...]]
+
+    @strawberry.field(description="Every tier with its size: HIGH, MEDIUM, LOW.")
+    def tiers(self) -> list[ImageTier]:
+        return [
+            ImageTier(
+                quality=tier.quality,
+                width=tier.width,
+                height=tier.height,
+                size_bytes=None if tier.size_bytes is None else BigInt(tier.size_bytes),
+                url=sample_image_url(self.sha256, self.seq, tier.quality, self.source_digest),
+            )
+            for tier in self.stored_tiers
+        ]
 
     @strawberry.field(
         description="The file name clients use for this picture: `<sha256>_<seq>.webp`."
@@ -68,6 +91,7 @@ class SampleImage:
             generation=None if image.generation is None else JSON(image.generation),
             sha256=image.sha256,
             source_digest=image.source_digest,
+            stored_tiers=image.tiers,
         )
 
 

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
@@ -113,6 +114,19 @@ async def link_model_tags(conn: aiosqlite.Connection, sha256: str, tag_ids: Iter
     await conn.executemany(
         "INSERT OR IGNORE INTO model_tags (sha256, tag_id) VALUES (?, ?)",
         [(sha256, tag_id) for tag_id in tag_ids],
+    )
+
+
+async def model_exists(conn: aiosqlite.Connection, sha256: str) -> bool:
+    rows = await conn.execute_fetchall("SELECT 1 FROM models WHERE sha256 = ?", (sha256,))
+    return bool(list(rows))
+
+
+async def touch_model(conn: aiosqlite.Connection, sha256: str) -> None:
+    """Mark the model as changed now (its gallery, tags or fields changed)."""
+    await conn.execute(
+        "UPDATE models SET updated_at = ? WHERE sha256 = ?",
+        (to_epoch_ms(datetime.now(UTC)), sha256),
     )
 
 

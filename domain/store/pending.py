@@ -58,6 +58,11 @@ async def images_of_pending(
     return group_rows(rows, "pending_id", pending_ids, _pending_image)
 
 
+async def pending_image_exists(store: Store, file_name: str) -> bool:
+    row = await store.fetch_one("SELECT 1 FROM pending_images WHERE file_name = ?", (file_name,))
+    return row is not None
+
+
 async def insert_pending(conn: aiosqlite.Connection, pending: PendingImport) -> None:
     await conn.execute(
         f"INSERT INTO pending_import ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

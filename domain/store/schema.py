@@ -88,5 +88,29 @@ CREATE TABLE sample_images (
 ) STRICT, WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Version 2: the size of every tier, and the journal that makes gallery changes crash-safe.
+_V2 = f"""
+ALTER TABLE sample_images ADD COLUMN medium_width INTEGER CHECK (medium_width > 0);
+ALTER TABLE sample_images ADD COLUMN medium_height INTEGER CHECK (medium_height > 0);
+ALTER TABLE sample_images ADD COLUMN low_width INTEGER CHECK (low_width > 0);
+ALTER TABLE sample_images ADD COLUMN low_height INTEGER CHECK (low_height > 0);
+ALTER TABLE sample_images ADD COLUMN high_bytes INTEGER CHECK (high_bytes >= 0);
+ALTER TABLE sample_images ADD COLUMN medium_bytes INTEGER CHECK (medium_bytes >= 0);
+ALTER TABLE sample_images ADD COLUMN low_bytes INTEGER CHECK (low_bytes >= 0);
+-- The same picture is never in one gallery twice.
+CREATE UNIQUE INDEX sample_images_one_picture_once ON sample_images (sha256, source_digest);
+
+-- File renames and deletions that a committed gallery change still owes the image folder.
+-- Written in the same transaction as the change, carried out right after it, and replayed
+-- at startup if a crash came between: the folder always catches up with the database.
+CREATE TABLE file_moves (
+    id      INTEGER PRIMARY KEY,
+    sha256  TEXT NOT NULL CHECK ({_SHA256_CHECK.format(col="sha256")}),
+    source  TEXT NOT NULL CHECK (source NOT LIKE '%/%'),
+    target  TEXT CHECK (target NOT LIKE '%/%')  -- NULL: delete the source
+) STRICT;
+CREATE INDEX file_moves_by_model ON file_moves (sha256, id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 LATEST_VERSION = len(MIGRATIONS)

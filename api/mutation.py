@@ -1,0 +1,99 @@
+"""The `Mutation` root: each resolver hands its arguments to one domain operation and
+returns its result, or the typed problem that stopped it."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+import strawberry
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
+
+from api.context import Context
+from api.types.gallery import SampleImageDeleted, SampleImageSaved
+from api.types.problems import (
+    DuplicateImage,
+    ImageRejected,
+    InvalidInput,
+    ModelNotFound,
+    SampleImageNotFound,
+    outcome,
+)
+
+Info = strawberry.Info[Context, None]
+
+SampleImageResult = Annotated[
+    SampleImageSaved
+    | ModelNotFound
+    | SampleImageNotFound
+    | ImageRejected
+    | DuplicateImage
+    | InvalidInput,
+    strawberry.union("SampleImageResult", description="A saved picture, or why it was not saved."),
+]
+DeleteSampleImageResult = Annotated[
+    SampleImageDeleted | ModelNotFound | SampleImageNotFound | InvalidInput,
+    strawberry.union(
+        "DeleteSampleImageResult", description="The deletion, or why it did not happen."
+    ),
+]
+
+_SHA256 = "The SHA-256 of the model whose gallery changes (any letter case)."
+_IMAGE = (
+    "The picture, as a GraphQL multipart upload: PNG, JPEG, WebP, GIF, BMP or TIFF, "
+    "up to 64 megapixels."
+)
+
+
+async def read_upload(upload: Upload) -> bytes:
+    """The whole upload (the request's size cap bounds it), its spooled file closed at once."""
+    file = cast(UploadFile, upload)  # what Strawberry hands over on Starlette
+    try:
+        return await file.read()
+    finally:
+        await file.close()
+
+
+@strawberry.type(description="Changing the library.")
+class Mutation:
+    @strawberry.mutation(
+        description="Add a picture to the end of a model's gallery. It is stored as WebP in three "
+        "tiers; generation parameters found in it are kept, all other metadata is dropped."
+    )
+    async def add_sample_image(
+        self,
+        info: Info,
+        sha256: Annotated[str, strawberry.argument(description=_SHA256)],
+        image: Annotated[Upload, strawberry.argument(description=_IMAGE)],
+    ) -> SampleImageResult:
+        source = await read_upload(image)
+        result = await outcome(info.context.gallery.add(sha256, source), SampleImageSaved.of)
+        return cast(SampleImageResult, result)
+
+    @strawberry.mutation(
+        description="Put a picture at `seq` in place of the one there (seq equal to the "
+        "gallery's length appends). Its URLs change, so caches never show the old one."
+    )
+    async def replace_sample_image(
+        self,
+        info: Info,
+        sha256: Annotated[str, strawberry.argument(description=_SHA256)],
+        seq: Annotated[int, strawberry.argument(description="The seq to replace.")],
+        image: Annotated[Upload, strawberry.argument(description=_IMAGE)],
+    ) -> SampleImageResult:
+        source = await read_upload(image)
+        result = await outcome(info.context.gallery.put(sha256, seq, source), SampleImageSaved.of)
+        return cast(SampleImageResult, result)
+
+    @strawberry.mutation(
+        description="Delete the picture at `seq`; every later picture moves down by one, so the "
+        "gallery stays gapless."
+    )
+    async def delete_sample_image(
+        self,
+        info: Info,
+        sha256: Annotated[str, strawberry.argument(description=_SHA256)],
+        seq: Annotated[int, strawberry.argument(description="The seq to delete.")],
+    ) -> DeleteSampleImageResult:
+        result = await outcome(info.context.gallery.delete(sha256, seq), SampleImageDeleted.of)
+        return cast(DeleteSampleImageResult, result)

@@ -1,0 +1,111 @@
+"""Failures a caller can act on, returned as members of a mutation's result union.
+
+Each implements `Problem`, so a client can select `... on Problem { code message }` once and
+still narrow to a specific type (by `__typename`) where it wants the details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import TypeVar
+
+import strawberry
+
+from domain import errors
+
+
+@strawberry.interface(description="Why an operation did not happen; nothing was changed.")
+class Problem:
+    code: str = strawberry.field(description="A stable code for scripts, e.g. MODEL_NOT_FOUND.")
+    message: str = strawberry.field(description="What went wrong and what to do, for people.")
+
+
+@strawberry.type(
+    description="An argument is malformed, for example a SHA-256 that is not 64 hex digits."
+)
+class InvalidInput(Problem):
+    @classmethod
+    def of(cls, error: errors.UserError) -> InvalidInput:
+        return cls(code=error.code, message=str(error))
+
+
+@strawberry.type(description="The library has no model with this SHA-256.")
+class ModelNotFound(Problem):
+    sha256: str = strawberry.field(description="The digest that was looked for.")
+
+    @classmethod
+    def of(cls, error: errors.ModelNotFound) -> ModelNotFound:
+        return cls(code=error.code, message=str(error), sha256=error.sha256)
+
+
+@strawberry.type(description="The model's gallery has no picture at this seq.")
+class SampleImageNotFound(Problem):
+    sha256: str = strawberry.field(description="The model's digest.")
+    seq: int = strawberry.field(description="The seq that was asked for.")
+
+    @classmethod
+    def of(cls, error: errors.SampleImageNotFound) -> SampleImageNotFound:
+        return cls(code=error.code, message=str(error), sha256=error.sha256, seq=error.seq)
+
+
+@strawberry.enum(description="Why an image was refused.")
+class ImageRejectionReason(Enum):
+    NOT_AN_IMAGE = strawberry.enum_value(
+        "NOT_AN_IMAGE", description="Not a raster image in a format Model Shelf reads."
+    )
+    TOO_LARGE = strawberry.enum_value(
+        "IMAGE_TOO_LARGE", description="More pixels than the pipeline accepts (64 megapixels)."
+    )
+    CORRUPT = strawberry.enum_value("CORRUPT_IMAGE", description="Truncated or damaged image data.")
+
+
+@strawberry.type(
+    description="The uploaded file was refused by the image pipeline; nothing was written."
+)
+class ImageRejected(Problem):
+    reason: ImageRejectionReason = strawberry.field(description="Why it was refused.")
+
+    @classmethod
+    def of(cls, error: errors.ImageRejected) -> ImageRejected:
+        return cls(code=error.code, message=str(error), reason=ImageRejectionReason(error.code))
+
+
+@strawberry.type(description="The gallery already holds this very picture.")
+class DuplicateImage(Problem):
+    seq: int = strawberry.field(description="Where the gallery holds it.")
+
+    @classmethod
+    def of(cls, error: errors.DuplicateImage) -> DuplicateImage:
+        return cls(code=error.code, message=str(error), seq=error.seq)
+
+
+def problem_of(error: errors.UserError) -> Problem:
+    """The union member for a domain error."""
+    match error:
+        case errors.ModelNotFound():
+            return ModelNotFound.of(error)
+        case errors.SampleImageNotFound():
+            return SampleImageNotFound.of(error)
+        case errors.ImageRejected():
+            return ImageRejected.of(error)
+        case errors.DuplicateImage():
+            return DuplicateImage.of(error)
+        case _:
+            return InvalidInput.of(error)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def outcome(work: Awaitable[T], present: Callable[[T], R]) -> R | Problem:
+    """Await a domain operation and present its result, or the problem that stopped it.
+
+    The caller narrows the answer to its own result union (the problems an operation can
+    meet are known to it, not to the type checker)."""
+    try:
+        result = await work
+    except errors.UserError as error:
+        return problem_of(error)
+    return present(result)
