@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from api.urls import IMAGES_PREFIX, PENDING_PREFIX, VERSION_LENGTH
 from domain.config import Config
-from domain.image_formats import raster_media_type
+from domain.image_formats import SNIFF_BYTES, raster_media_type
 from domain.image_tiers import Quality, tier_file_name
 from domain.store import Store
 from domain.store.gallery import served_version
@@ -73,19 +73,24 @@ async def _file_response(
     request: Request, path: Path, media_type: str | None, cache_control: str
 ) -> Response:
     try:
-        content = await anyio.to_thread.run_sync(path.read_bytes)
+        content, etag = await anyio.to_thread.run_sync(_read_with_etag, path)
     except (FileNotFoundError, IsADirectoryError):
         return _not_found()
-    media_type = media_type or raster_media_type(content[:16])
+    media_type = media_type or raster_media_type(content[:SNIFF_BYTES])
     if media_type is None:  # an original that is not a raster image is never served
         return _not_found()
-    etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
     headers = {"ETag": etag, "Cache-Control": cache_control, **_SAFETY_HEADERS}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     headers["Content-Length"] = str(len(content))
     body = b"" if request.method == "HEAD" else content
     return Response(body, media_type=media_type, headers=headers)
+
+
+def _read_with_etag(path: Path) -> tuple[bytes, str]:
+    """The file and a tag derived from its bytes, both off the event loop."""
+    content = path.read_bytes()
+    return content, f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
