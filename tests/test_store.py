@@ -166,3 +166,34 @@ async def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="is not a SQLite database"):
         await Store.open(path)
+
+
+async def test_a_version_1_library_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
+    from domain.store.gallery import galleries_of
+    from domain.store.schema import _V1, APPLICATION_ID
+
+    path = tmp_path / "library.db"
+    sha = digest("old model")
+    with sqlite3.connect(path) as raw:
+        raw.executescript(_V1)
+        raw.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        raw.execute("PRAGMA user_version = 1")
+        raw.execute("INSERT INTO models VALUES (?, '/m/old', 'old', 'lora', 1, 0, 0, '{}')", (sha,))
+        raw.execute(
+            "INSERT INTO sample_images VALUES (?, 0, 1200, 900, ?, NULL, 0)", (sha, digest("pic"))
+        )
+
+    store = await Store.open(path)
+    try:
+        (image,) = (await galleries_of(store, [sha]))[sha]
+    finally:
+        await store.close()
+
+    # Sizes a version 1 row never recorded are derived from its HIGH tier.
+    assert [(t.quality.value, t.width, t.height, t.size_bytes) for t in image.tiers] == [
+        ("high", 1200, 900, None),
+        ("medium", 792, 594, None),
+        ("low", 396, 297, None),
+    ]
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 2
