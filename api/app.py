@@ -16,6 +16,7 @@ from strawberry.asgi import GraphQL
 
 from api.body_limit import MAX_REQUEST_BYTES, BodySizeLimit
 from api.context import Context, Loaders
+from api.csrf import RequirePreflight
 from api.images import routes as image_routes
 from api.schema import schema
 from domain.config import Config
@@ -71,7 +72,10 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
             WebSocketRoute("/graphql", graphql),
             *image_routes,
         ],
-        middleware=[Middleware(BodySizeLimit, limit=MAX_REQUEST_BYTES)],
+        middleware=[
+            Middleware(BodySizeLimit, limit=MAX_REQUEST_BYTES),
+            Middleware(RequirePreflight, path="/graphql"),
+        ],
         lifespan=lifespan,
     )
     app.state.config = config

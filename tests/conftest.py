@@ -52,6 +52,7 @@ class Shelf:
             "/graphql",
             data={"operations": json.dumps(operations), "map": json.dumps(file_map)},
             files={str(i): (f"{name}.bin", data) for i, (name, data) in enumerate(files.items())},
+            headers={"GraphQL-Preflight": "1"},
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()

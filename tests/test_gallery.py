@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +281,21 @@ async def test_concurrent_adds_to_one_gallery_get_distinct_seqs(shelf: Shelf) ->
     assert files_of(shelf, model.sha256) == expected_files(model.sha256, 6)
     seen = await colors_of_gallery(shelf, model.sha256)
     assert all(any(close(s, c) for c in colors) for s in seen)
+
+
+async def test_a_multipart_request_without_a_preflight_header_is_refused(shelf: Shelf) -> None:
+    """What a cross-site form could send: it must not reach the mutation."""
+    model = await add_model(shelf.store, "m")
+    operations = {"query": ADD, "variables": {"sha": model.sha256, "image": None}}
+    response = await shelf.client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.image"]})},
+        files={"0": ("x.png", picture(RED))},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "PREFLIGHT_REQUIRED"
+    assert (await shelf.data(GALLERY, sha=model.sha256))["model"]["sampleImages"] == []
+    form = await shelf.client.post(
+        "/graphql", content=b"query={}", headers={"content-type": "text/plain"}
+    )
+    assert form.status_code == 400
