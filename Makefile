@@ -26,12 +26,13 @@ bench: $(STAMP)  ## Run every benchmark (slow; not part of the tests)
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Model Shelf needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	# The benchmarks' extras too: `make test` type-checks bench/ as well.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,bench]'
 	touch $(STAMP)
 
 lock:  ## Re-resolve the newest versions the pins in pyproject.toml allow into requirements.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check '.[test]'
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check '.[test,bench]'
 	.lock-venv/bin/python -m pip freeze --exclude modelshelf > requirements.lock
 	rm -rf .lock-venv
 

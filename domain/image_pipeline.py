@@ -32,8 +32,8 @@ from domain.records import JsonObject
 
 ACCEPTED_FORMATS: Final = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 MAX_SOURCE_PIXELS: Final = 64_000_000
-# WebP's effort level: 4 (Pillow's default) is about twice as fast as 6 for a few percent
-# more bytes; see bench/images.py.
+# WebP's effort level: 4 (Pillow's default) encodes about 1.4 times as fast as 6 for about
+# 1.5 % more bytes, and encoding is most of the pipeline's time; see bench/images.py.
 WEBP_METHOD: Final = 4
 # Shrink by whole factors with a box filter first when the factor is at least this, then
 # finish with LANCZOS: much faster on large sources, indistinguishable in the result.
@@ -74,8 +74,10 @@ def encode_tiers(source: bytes) -> EncodedImage:
     with _open(source) as image:
         source_format = str(image.format)
         generation = read_generation(image)
-        pixels = _decode(image)
-    high = _resize(pixels, high_size(*pixels.size))
+        # Sized from the source itself: a reduced decode is only a shortcut towards it.
+        target = high_size(*_upright_size(image))
+        pixels = _decode(image, target)
+    high = _resize(pixels, target)
     tiers = tuple(
         _encode(
             quality,
@@ -114,10 +116,11 @@ def _open(source: bytes) -> Image.Image:
     return image
 
 
-def _decode(image: Image.Image) -> Image.Image:
-    """The first frame, oriented, in sRGB, as 8-bit RGB or RGBA, decoded no larger than needed."""
+def _decode(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """The first frame, oriented, in sRGB, as 8-bit RGB or RGBA, decoded no smaller than
+    `target` but no larger than needed."""
     try:
-        _request_reduced_decode(image)
+        _request_reduced_decode(image, target)
         image.load()
         oriented = ImageOps.exif_transpose(image)
         return _drop_opaque_alpha(_to_srgb(oriented))
@@ -125,15 +128,40 @@ def _decode(image: Image.Image) -> Image.Image:
         raise CorruptImage(f"The image cannot be decoded: {error}.") from None
 
 
-def _request_reduced_decode(image: Image.Image) -> None:
-    """Ask the JPEG decoder to scale down by 1/2, 1/4 or 1/8 while decoding when the HIGH
-    tier is that much smaller; the result stays at least as large as HIGH."""
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    """The size as displayed: EXIF orientations 5 to 8 turn the picture by 90 degrees."""
+    width, height = image.size
+    return (height, width) if _is_turned(image) else (width, height)
+
+
+def _is_turned(image: Image.Image) -> bool:
+    return _orientation(image) in _SWAPPING_ORIENTATIONS
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation, read from the header only. (`Image.getexif()` would decode a
+    whole PNG to look for an EXIF chunk after the pixels.) Unreadable EXIF counts as 1,
+    as viewers treat it."""
+    try:
+        if image.format == "TIFF":  # TIFF tags live in the header
+            return int(image.getexif().get(_ORIENTATION_TAG, 1))
+        raw = image.info.get("exif")
+        if not raw:
+            return 1
+        exif = Image.Exif()
+        exif.load(raw)
+        return int(exif.get(_ORIENTATION_TAG, 1))
+    except Exception:  # malformed EXIF is common and harmless here
+        return 1
+
+
+def _request_reduced_decode(image: Image.Image, target: tuple[int, int]) -> None:
+    """Ask the JPEG decoder to scale down by 1/2, 1/4 or 1/8 while decoding when `target`
+    is that much smaller; the decoder keeps the result at least as large as `target`."""
     if image.format not in ("JPEG", "MPO"):
         return
-    width, height = image.size
-    swapped = image.getexif().get(_ORIENTATION_TAG) in _SWAPPING_ORIENTATIONS
-    target_w, target_h = high_size(*((height, width) if swapped else (width, height)))
-    image.draft(image.mode, (target_h, target_w) if swapped else (target_w, target_h))
+    width, height = target
+    image.draft(image.mode, (height, width) if _is_turned(image) else (width, height))
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:

@@ -355,3 +355,13 @@ def test_the_pipeline_never_writes_into_the_source_buffer() -> None:
     before = bytes(source)
     encode_tiers(source)
     assert source == before and io.BytesIO(source).getvalue() == before
+
+
+@pytest.mark.parametrize("size", [(5148, 3681), (4032, 3024), (3681, 5148)])
+def test_a_reduced_jpeg_decode_gives_the_same_tier_sizes_as_a_full_one(
+    size: tuple[int, int],
+) -> None:
+    from domain.image_tiers import high_size
+
+    encoded = encode_tiers(encode(solid(size), "JPEG"))
+    assert (encoded.tier(Quality.HIGH).width, encoded.tier(Quality.HIGH).height) == high_size(*size)
