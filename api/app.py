@@ -21,6 +21,7 @@ from api.images import routes as image_routes
 from api.schema import schema
 from domain.config import Config
 from domain.gallery import Gallery
+from domain.legacy_import import LegacyMigrator
 from domain.store import Store
 from domain.store.database import StatementHook
 from domain.workers import Workers
@@ -41,6 +42,7 @@ class GraphQLApp(GraphQL[Context, None]):
             response=http_response,
             store=state.store,
             gallery=state.gallery,
+            migrator=state.migrator,
             loaders=Loaders.for_request(state.store),
         )
 
@@ -60,6 +62,7 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
             if report.moves_replayed or report.temp_files_removed:
                 logger.warning("Finished interrupted image work: %s", report)
             app.state.store, app.state.gallery = store, gallery
+            app.state.migrator = LegacyMigrator(store, gallery, config, image_workers)
             yield
         finally:
             image_workers.shutdown()

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from domain.gallery import Gallery
+from domain.legacy_import import LegacyMigrator
 from domain.records import PendingImage, SampleImage, Tag
 from domain.store import Store
 from domain.store.gallery import galleries_of
@@ -60,4 +61,5 @@ class Context:
     response: Response | None
     store: Store
     gallery: Gallery
+    migrator: LegacyMigrator
     loaders: Loaders

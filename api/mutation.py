@@ -11,10 +11,13 @@ from strawberry.file_uploads import Upload
 
 from api.context import Context
 from api.types.gallery import SampleImageDeleted, SampleImageSaved
+from api.types.migration import MigrationReport
 from api.types.problems import (
     DuplicateImage,
     ImageRejected,
     InvalidInput,
+    MigrationAlreadyRunning,
+    MigrationRefused,
     ModelNotFound,
     SampleImageNotFound,
     outcome,
@@ -54,8 +57,38 @@ async def read_upload(upload: Upload) -> bytes:
         await file.close()
 
 
+MigrateLegacyDbResult = Annotated[
+    MigrationReport | MigrationRefused | MigrationAlreadyRunning,
+    strawberry.union(
+        "MigrateLegacyDbResult", description="The import's report, or why it did not run."
+    ),
+]
+
+
 @strawberry.type(description="Changing the library.")
 class Mutation:
+    @strawberry.mutation(
+        description="Stage 1: import a legacy (v1) library once. Reads the legacy database "
+        "read-only (from a private copy) and its images folder; returns the report when "
+        "images are done too. Running it again imports nothing twice; a run that was cut short "
+        "is completed. Follow a long run with the `legacyMigration` query."
+    )
+    async def migrate_legacy_db(
+        self,
+        info: Info,
+        legacy_db_path: Annotated[
+            str, strawberry.argument(description="The legacy database file (hikaze_mm.sqlite3).")
+        ],
+        legacy_images_dir: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The legacy images folder; `images/` beside the database when omitted."
+            ),
+        ] = None,
+    ) -> MigrateLegacyDbResult:
+        run = info.context.migrator.migrate(legacy_db_path, legacy_images_dir)
+        return cast(MigrateLegacyDbResult, await outcome(run, MigrationReport.of))
+
     @strawberry.mutation(
         description="Add a picture to the end of a model's gallery. It is stored as WebP in three "
         "tiers; generation parameters found in it are kept, all other metadata is dropped."

@@ -9,6 +9,7 @@ import strawberry
 
 from api.context import Context
 from api.types.connection import Connection
+from api.types.migration import MigrationProgress
 from api.types.model import Model
 from api.types.pending import PendingImport
 from api.types.tag import Tag
@@ -68,6 +69,14 @@ class Query:
     ) -> PendingImport | None:
         pending = await library.find_pending_import(info.context.store, id)
         return None if pending is None else PendingImport.of(pending)
+
+    @strawberry.field(
+        description="How far the current legacy import is, or how the last one ended; null when "
+        "none has run since the server started."
+    )
+    def legacy_migration(self, info: Info) -> MigrationProgress | None:
+        progress = info.context.migrator.progress
+        return None if progress is None else MigrationProgress.of(progress)
 
     @strawberry.field(description="Every tag, by name.")
     async def tags(self, info: Info) -> list[Tag]:

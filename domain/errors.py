@@ -93,3 +93,29 @@ class DuplicateImage(UserError):
     def __init__(self, sha256: str, seq: int) -> None:
         super().__init__(f"The gallery of {sha256} already holds this picture, at seq {seq}.")
         self.sha256, self.seq = sha256, seq
+
+
+class LegacyImportError(UserError):
+    """Stage 1 cannot start with these inputs; nothing was written."""
+
+    code = "LEGACY_IMPORT_REFUSED"
+
+
+class LegacyDbNotFound(LegacyImportError):
+    code = "LEGACY_DB_NOT_FOUND"
+
+
+class NotALegacyDb(LegacyImportError):
+    """A file that is not SQLite, or SQLite without the legacy app's tables."""
+
+    code = "NOT_A_LEGACY_DB"
+
+
+class LegacyImagesDirNotFound(LegacyImportError):
+    code = "LEGACY_IMAGES_DIR_NOT_FOUND"
+
+
+class MigrationAlreadyRunning(UserError):
+    """Another legacy import is in progress; this one did not start."""
+
+    code = "MIGRATION_ALREADY_RUNNING"

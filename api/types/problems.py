@@ -80,6 +80,25 @@ class DuplicateImage(Problem):
         return cls(code=error.code, message=str(error), seq=error.seq)
 
 
+@strawberry.type(
+    description="The legacy import could not start with these inputs (no such file, not a "
+    "legacy database, no such images folder); nothing was written."
+)
+class MigrationRefused(Problem):
+    @classmethod
+    def of(cls, error: errors.UserError) -> MigrationRefused:
+        return cls(code=error.code, message=str(error))
+
+
+@strawberry.type(
+    description="Another legacy import is running; follow it with the `legacyMigration` query."
+)
+class MigrationAlreadyRunning(Problem):
+    @classmethod
+    def of(cls, error: errors.UserError) -> MigrationAlreadyRunning:
+        return cls(code=error.code, message=str(error))
+
+
 def problem_of(error: errors.UserError) -> Problem:
     """The union member for a domain error."""
     match error:
@@ -91,6 +110,10 @@ def problem_of(error: errors.UserError) -> Problem:
             return ImageRejected.of(error)
         case errors.DuplicateImage():
             return DuplicateImage.of(error)
+        case errors.LegacyImportError():
+            return MigrationRefused.of(error)
+        case errors.MigrationAlreadyRunning():
+            return MigrationAlreadyRunning.of(error)
         case _:
             return InvalidInput.of(error)
 

@@ -94,27 +94,46 @@ async def get_model(store: Store, sha256: str) -> Model | None:
 
 async def insert_model(conn: aiosqlite.Connection, model: Model) -> None:
     """Add a model; the caller's transaction decides when it becomes visible."""
-    await conn.execute(
+    await insert_models(conn, [model])
+
+
+async def insert_models(conn: aiosqlite.Connection, models: Iterable[Model]) -> None:
+    """Add many models in one statement batch."""
+    await conn.executemany(
         f"INSERT INTO models ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            model.sha256,
-            model.path,
-            model.name,
-            model.type.lower(),
-            model.size_bytes,
-            to_epoch_ms(model.created_at),
-            to_epoch_ms(model.updated_at),
-            json.dumps(model.meta),
-        ),
+        [
+            (
+                model.sha256,
+                model.path,
+                model.name,
+                model.type.lower(),
+                model.size_bytes,
+                to_epoch_ms(model.created_at),
+                to_epoch_ms(model.updated_at),
+                json.dumps(model.meta),
+            )
+            for model in models
+        ],
     )
 
 
 async def link_model_tags(conn: aiosqlite.Connection, sha256: str, tag_ids: Iterable[int]) -> None:
     """Give a model these tags, keeping the ones it already has."""
-    await conn.executemany(
-        "INSERT OR IGNORE INTO model_tags (sha256, tag_id) VALUES (?, ?)",
-        [(sha256, tag_id) for tag_id in tag_ids],
-    )
+    await link_many_model_tags(conn, [(sha256, tag_id) for tag_id in tag_ids])
+
+
+async def link_many_model_tags(
+    conn: aiosqlite.Connection, links: Iterable[tuple[str, int]]
+) -> None:
+    """(sha256, tag id) links, in one statement batch; existing links are kept."""
+    await conn.executemany("INSERT OR IGNORE INTO model_tags (sha256, tag_id) VALUES (?, ?)", links)
+
+
+async def all_model_keys(conn: aiosqlite.Connection) -> tuple[set[str], set[str]]:
+    """Every digest and every path the library's models hold."""
+    rows = await conn.execute_fetchall("SELECT sha256, path FROM models")
+    pairs = list(rows)
+    return {row[0] for row in pairs}, {row[1] for row in pairs}
 
 
 async def model_exists(conn: aiosqlite.Connection, sha256: str) -> bool:

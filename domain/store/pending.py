@@ -64,28 +64,57 @@ async def pending_image_exists(store: Store, file_name: str) -> bool:
 
 
 async def insert_pending(conn: aiosqlite.Connection, pending: PendingImport) -> None:
-    await conn.execute(
+    await insert_many_pending(conn, [pending])
+
+
+async def insert_many_pending(conn: aiosqlite.Connection, pending: Iterable[PendingImport]) -> None:
+    await conn.executemany(
         f"INSERT INTO pending_import ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            pending.id,
-            pending.path,
-            pending.name,
-            pending.type.lower(),
-            pending.size_bytes,
-            to_epoch_ms(pending.created_at),
-            json.dumps(pending.meta),
-            pending.sha256,
-        ),
+        [
+            (
+                row.id,
+                row.path,
+                row.name,
+                row.type.lower(),
+                row.size_bytes,
+                to_epoch_ms(row.created_at),
+                json.dumps(row.meta),
+                row.sha256,
+            )
+            for row in pending
+        ],
     )
 
 
 async def link_pending_tags(
     conn: aiosqlite.Connection, pending_id: int, tag_ids: Iterable[int]
 ) -> None:
+    await link_many_pending_tags(conn, [(pending_id, tag_id) for tag_id in tag_ids])
+
+
+async def link_many_pending_tags(
+    conn: aiosqlite.Connection, links: Iterable[tuple[int, int]]
+) -> None:
+    """(pending id, tag id) links, in one statement batch; existing links are kept."""
     await conn.executemany(
-        "INSERT OR IGNORE INTO pending_model_tags (pending_id, tag_id) VALUES (?, ?)",
-        [(pending_id, tag_id) for tag_id in tag_ids],
+        "INSERT OR IGNORE INTO pending_model_tags (pending_id, tag_id) VALUES (?, ?)", links
     )
+
+
+async def all_pending_keys(conn: aiosqlite.Connection) -> tuple[set[int], set[str]]:
+    """Every id and every path the pending imports hold."""
+    rows = list(await conn.execute_fetchall("SELECT id, path FROM pending_import"))
+    return {row[0] for row in rows}, {row[1] for row in rows}
+
+
+async def next_pending_image_seq(conn: aiosqlite.Connection, pending_id: int) -> int:
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT coalesce(max(seq) + 1, 0) FROM pending_images WHERE pending_id = ?",
+            (pending_id,),
+        )
+    )
+    return int(rows[0][0])
 
 
 async def insert_pending_image(conn: aiosqlite.Connection, image: PendingImage) -> None:

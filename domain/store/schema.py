@@ -112,5 +112,38 @@ CREATE TABLE file_moves (
 CREATE INDEX file_moves_by_model ON file_moves (sha256, id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Version 3: the ledger that makes Stage 1 (the legacy import) safe to run again.
+_V3 = """
+-- One row per legacy database ever imported, known by its resolved path.
+CREATE TABLE legacy_sources (
+    id            INTEGER PRIMARY KEY,
+    path          TEXT NOT NULL UNIQUE,
+    first_run_at  INTEGER NOT NULL,
+    last_run_at   INTEGER NOT NULL
+) STRICT;
+
+-- Every legacy row already carried over, and what it became: a second run skips them.
+CREATE TABLE legacy_rows (
+    source_id  INTEGER NOT NULL REFERENCES legacy_sources (id) ON DELETE CASCADE,
+    legacy_id  INTEGER NOT NULL,
+    outcome    TEXT NOT NULL CHECK (outcome IN ('model', 'pending', 'issue')),
+    PRIMARY KEY (source_id, legacy_id)
+) STRICT, WITHOUT ROWID;
+
+-- Images still owed to a gallery or a pending import. Written with the rows, deleted as
+-- each image is done: a run killed half way leaves exactly the work the next run finishes.
+CREATE TABLE legacy_image_tasks (
+    id           INTEGER PRIMARY KEY,
+    source_id    INTEGER NOT NULL REFERENCES legacy_sources (id) ON DELETE CASCADE,
+    legacy_id    INTEGER NOT NULL,
+    position     INTEGER NOT NULL,  -- the image's place in the row's list
+    source_path  TEXT NOT NULL,     -- the file in the legacy images folder
+    sha256       TEXT REFERENCES models (sha256) ON DELETE CASCADE ON UPDATE CASCADE,
+    pending_id   INTEGER REFERENCES pending_import (id) ON DELETE CASCADE,
+    CHECK ((sha256 IS NULL) <> (pending_id IS NULL))
+) STRICT;
+CREATE INDEX legacy_image_tasks_in_order ON legacy_image_tasks (source_id, legacy_id, position);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 LATEST_VERSION = len(MIGRATIONS)

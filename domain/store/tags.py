@@ -20,6 +20,11 @@ async def list_tags(store: Store) -> list[Tag]:
     return [_tag(row) for row in rows]
 
 
+async def all_tags(conn: aiosqlite.Connection) -> list[Tag]:
+    """Every tag, read inside the caller's transaction."""
+    return [_tag(row) for row in await conn.execute_fetchall(f"SELECT {_COLUMNS} FROM tags")]
+
+
 async def tags_of_models(store: Store, sha256s: Sequence[str]) -> dict[str, list[Tag]]:
     """The tags of many models in one statement, each model's by name."""
     rows = await store.fetch_all(
