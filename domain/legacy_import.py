@@ -247,20 +247,27 @@ class LegacyMigrator:
         await asyncio.gather(*(do_row(row) for row in rows))
 
     async def _do_image(self, task: ImageTask, report: MigrationReport) -> None:
+        """Do one owed image and strike it from the ledger. A gallery image is recognized
+        by its content if a cut-short run already stored it; a pending copy, which has no
+        such check, is struck in the same transaction that records it."""
+        data = await self._read(task, report)
+        if data is not None and task.pending_id is not None:
+            if await self._copy(task, task.pending_id, data, report):
+                return
+        elif data is not None and task.sha256 is not None:
+            await self._convert(task, task.sha256, data, report)
+        async with self._store.transaction() as conn:
+            await finish_image_task(conn, task.id)
+
+    async def _read(self, task: ImageTask, report: MigrationReport) -> bytes | None:
         try:
-            data = await self._workers.run(Path(task.source_path).read_bytes)
+            return await self._workers.run(Path(task.source_path).read_bytes)
         except OSError as error:
             report.images_missing += 1
             report.issues.append(
                 Issue(task.legacy_id, "UNREADABLE_IMAGE", f"{task.source_path}: {error.strerror}.")
             )
-        else:
-            if task.sha256 is not None:
-                await self._convert(task, task.sha256, data, report)
-            elif task.pending_id is not None:
-                await self._copy(task, task.pending_id, data, report)
-        async with self._store.transaction() as conn:
-            await finish_image_task(conn, task.id)
+            return None
 
     async def _convert(
         self, task: ImageTask, sha256: str, data: bytes, report: MigrationReport
@@ -281,7 +288,8 @@ class LegacyMigrator:
 
     async def _copy(
         self, task: ImageTask, pending_id: int, data: bytes, report: MigrationReport
-    ) -> None:
+    ) -> bool:
+        """Copy an original for a pending import; True when copied (and the task struck)."""
         media_type = raster_media_type(data[:SNIFF_BYTES])
         if media_type is None:
             report.images_failed += 1
@@ -292,14 +300,16 @@ class LegacyMigrator:
                     f"{task.source_path} is not a raster image.",
                 )
             )
-            return
+            return False
         folder = self._config.pending_images_dir
         async with self._store.transaction() as conn:
             seq = await next_pending_image_seq(conn, pending_id)
             name = f"{pending_id}_{seq}{_EXTENSIONS[media_type]}"
             await self._workers.run(_write_into_place, folder / name, data)
             await insert_pending_image(conn, PendingImage(pending_id, seq, name, len(data)))
+            await finish_image_task(conn, task.id)
         report.images_copied += 1
+        return True
 
 
 # What part 1 makes of the legacy library ---------------------------------------------------

@@ -30,12 +30,21 @@ mutation($db: String!, $images: String) {
 """
 LIBRARY = """
 {
-  models(first: 100) { nodes { sha256 name path type sizeBytes createdAt meta tags { id name } sampleImages { seq url } } }
-  pendingImports(first: 100) { nodes { id name sha256 meta tags { id name } images { seq filename url } } }
+  models(first: 100) {
+    nodes { sha256 name path type sizeBytes createdAt meta tags { id name }
+            sampleImages { seq url } }
+  }
+  pendingImports(first: 100) {
+    nodes { id name sha256 meta tags { id name } images { seq filename url } }
+  }
   tags { id name color }
 }
 """
 
+ADD_ROW = (
+    "INSERT INTO models (id, path, name, type, hash_hex, created_at)"
+    " VALUES (?, ?, 'x', 'vae', '', 0)"
+)
 SHA_A = hashlib.sha256(b"model a").hexdigest()
 SHA_B = hashlib.sha256(b"model b").hexdigest()
 SHA_C = hashlib.sha256(b"model c").hexdigest()
@@ -220,9 +229,7 @@ async def test_rows_added_to_the_legacy_database_later_are_imported_by_the_next_
     db = legacy_library(tmp_path / "legacy")
     await migrate(shelf, db)
     with sqlite3.connect(db) as raw:
-        raw.execute(
-            "INSERT INTO models (id, path, name, type, hash_hex, created_at) VALUES (20, '/new', 'new', 'vae', '', 0)"
-        )
+        raw.execute(ADD_ROW, (20, "/new"))
     raw.close()
     again = await migrate(shelf, db)
     assert again["pendingCreated"] == 1 and again["alreadyImported"] == 7
@@ -263,9 +270,7 @@ async def test_a_legacy_database_still_open_in_wal_mode_is_read_whole(
     db = legacy_library(tmp_path / "legacy", wal=True)
     writer = sqlite3.connect(db)  # the old app, still running: its last rows live in the WAL
     writer.execute("PRAGMA wal_autocheckpoint = 0")
-    writer.execute(
-        "INSERT INTO models (id, path, name, type, hash_hex, created_at) VALUES (30, '/late', 'late', 'vae', '', 0)"
-    )
+    writer.execute(ADD_ROW, (30, "/late"))
     writer.commit()
     try:
         assert (tmp_path / "legacy" / "hikaze_mm.sqlite3-wal").stat().st_size > 0
@@ -326,7 +331,8 @@ async def test_progress_can_be_followed_while_it_runs(shelf: Shelf, tmp_path: Pa
         for _ in range(2000):
             progress = (
                 await shelf.data(
-                    "{ legacyMigration { phase running rowsTotal rowsDone imagesTotal imagesDone } }"
+                    "{ legacyMigration "
+                    "{ phase running rowsTotal rowsDone imagesTotal imagesDone } }"
                 )
             )["legacyMigration"]
             if progress is not None:

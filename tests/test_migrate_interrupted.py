@@ -1,0 +1,142 @@
+"""A legacy import killed during its image work, then run again: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from domain.image_tiers import Quality, tier_file_name
+from tests.images import encode, quadrants
+from tests.legacy import LegacyRow, create_legacy_db
+from tests.seed import digest
+from tests.server import free_port, start_server, wait_until_up
+
+MIGRATE = """
+mutation($db: String!) {
+  migrateLegacyDb(legacyDbPath: $db) {
+    ... on MigrationReport { modelsImported alreadyImported imagesConverted imagesCopied }
+  }
+}
+"""
+PROGRESS = "{ legacyMigration { imagesDone imagesTotal } }"
+MODELS, IMAGES_PER_MODEL = 30, 3
+
+
+def build_legacy(folder: Path) -> Path:
+    images = folder / "images"
+    images.mkdir(parents=True)
+    rows = []
+    for row_id in range(1, MODELS + 1):
+        names = [f"m{row_id}_{n}.png" for n in range(IMAGES_PER_MODEL)]
+        for n, name in enumerate(names):
+            picture = quadrants((1400 + row_id, 1000 + n)).effect_spread(2)
+            (images / name).write_bytes(encode(picture, "PNG"))
+        hashed = digest(f"legacy {row_id}") if row_id % 3 else ""  # a third pending
+        rows.append(LegacyRow(row_id, f"/m/{row_id}", hash_hex=hashed, extra={"images": names}))
+    return create_legacy_db(folder / "hikaze_mm.sqlite3", rows, [])
+
+
+def post(url: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = httpx.post(url, json={"query": query, "variables": variables}, timeout=300)
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def test_a_run_killed_during_image_work_is_completed_by_the_next(tmp_path: Path) -> None:
+    db = build_legacy(tmp_path / "legacy")
+    data_dir = tmp_path / "library"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    server = start_server(
+        "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"
+    )
+    try:
+        wait_until_up(url, server)
+        threading.Thread(target=_post_ignoring_errors, args=(url, str(db)), daemon=True).start()
+        _wait_for_some_images(url)
+        server.send_signal(signal.SIGKILL)  # no shutdown, no cleanup: a power cut
+    finally:
+        server.kill()
+        server.communicate(timeout=30)
+    _assert_rows_have_their_files(data_dir)  # even right after the kill
+
+    server = start_server(
+        "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"
+    )
+    try:
+        wait_until_up(url, server)
+        report = post(url, MIGRATE, db=str(db))["migrateLegacyDb"]
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+    assert report["alreadyImported"] == MODELS and report["modelsImported"] == 0
+    assert report["imagesConverted"] + report["imagesCopied"] > 0  # the rest was done now
+    _assert_complete_and_consistent(data_dir)
+
+
+def _post_ignoring_errors(url: str, db: str) -> None:
+    with contextlib.suppress(httpx.HTTPError):  # the server is killed under it
+        post(url, MIGRATE, db=db)
+
+
+def _wait_for_some_images(url: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        progress = post(url, PROGRESS)["legacyMigration"]
+        if progress and 5 <= progress["imagesDone"] < progress["imagesTotal"] - 20:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the import never got under way: {progress}")
+
+
+def _assert_rows_have_their_files(data_dir: Path) -> None:
+    with sqlite3.connect(data_dir / "library.db") as db:
+        gallery = db.execute("SELECT sha256, seq FROM sample_images").fetchall()
+        pending_images = db.execute("SELECT file_name FROM pending_images").fetchall()
+    db.close()
+    assert gallery, "the kill came before any image was done"
+    for sha, seq in gallery:
+        for quality in Quality:
+            assert (data_dir / "images" / tier_file_name(sha, seq, quality)).stat().st_size > 0
+    for (name,) in pending_images:
+        assert (data_dir / "images" / "pending" / name).stat().st_size > 0
+
+
+def _assert_complete_and_consistent(data_dir: Path) -> None:
+    images_dir = data_dir / "images"
+    with sqlite3.connect(data_dir / "library.db") as db:
+        gallery = db.execute(
+            "SELECT sha256, seq, source_digest FROM sample_images ORDER BY sha256, seq"
+        ).fetchall()
+        pending_images = db.execute("SELECT file_name FROM pending_images").fetchall()
+        owed = db.execute("SELECT count(*) FROM legacy_image_tasks").fetchone()[0]
+        models = db.execute("SELECT count(*) FROM models").fetchone()[0]
+        pending = db.execute("SELECT count(*) FROM pending_import").fetchone()[0]
+    db.close()
+
+    assert owed == 0
+    assert models + pending == MODELS
+    hashed_models = MODELS - MODELS // 3
+    assert len(gallery) == hashed_models * IMAGES_PER_MODEL  # every image once, none twice
+    assert len({(sha, source) for sha, _, source in gallery}) == len(gallery)
+    by_model: dict[str, list[int]] = {}
+    for sha, seq, _ in gallery:
+        by_model.setdefault(sha, []).append(seq)
+    assert all(seqs == list(range(IMAGES_PER_MODEL)) for seqs in by_model.values())  # gapless
+
+    expected = {tier_file_name(sha, seq, q) for sha, seq, _ in gallery for q in Quality}
+    on_disk = {path.name for path in images_dir.glob("*.webp")}
+    assert on_disk == expected  # no row without its files, no file without its row
+    assert {name for (name,) in pending_images} == {
+        p.name for p in (images_dir / "pending").iterdir()
+    }
+    assert len(pending_images) == MODELS // 3 * IMAGES_PER_MODEL
+    assert not list(images_dir.rglob(".tmp-*"))
