@@ -190,12 +190,9 @@ class LegacyMigrator:
     async def _run_stages(
         self, db_path: Path, images_dir: Path | None, progress: MigrationProgress
     ) -> MigrationReport:
-        library = await self._workers.run(read_legacy_library, db_path)
         report = MigrationReport(str(db_path), None if images_dir is None else str(images_dir))
         started = time.perf_counter()
-        index = await self._workers.run(ImageIndex, images_dir)
-        missing_files = await self._workers.run(_rows_without_file, library.rows)
-        planned = _plan(library, index, images_dir, missing_files, report)
+        library, planned = await self._workers.run(_read_and_plan, db_path, images_dir, report)
         progress.phase, progress.rows_total = "ROWS", len(planned)
         source_id = await self._write_rows(db_path, library.tags, planned, report)
         progress.rows_done = len(planned)
@@ -330,6 +327,16 @@ def _images_dir(db_path: Path, given: str | None) -> Path | None:
         return folder
     beside = db_path.parent / "images"
     return beside if beside.is_dir() else None
+
+
+def _read_and_plan(
+    db_path: Path, images_dir: Path | None, report: MigrationReport
+) -> tuple[LegacyLibrary, list[PlannedRow]]:
+    """Part 1, all blocking work: read the legacy database, list the images folder once,
+    look for each model file, and apply the rules to every row."""
+    library = read_legacy_library(db_path)
+    index = ImageIndex(images_dir)
+    return library, _plan(library, index, images_dir, _rows_without_file(library.rows), report)
 
 
 def _rows_without_file(rows: list[LegacyModelRow]) -> set[int]:
