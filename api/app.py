@@ -56,15 +56,16 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
         config.create_folders()
         store = await Store.open(config.db_path, on_statement=on_statement)
         image_workers = Workers("images")
+        gallery = Gallery(store, config.images_dir, image_workers)
+        migrator = LegacyMigrator(store, gallery, config, image_workers)
         try:
-            gallery = Gallery(store, config.images_dir, image_workers)
             report = await gallery.recover()
             if report.moves_replayed or report.temp_files_removed:
                 logger.warning("Finished interrupted image work: %s", report)
-            app.state.store, app.state.gallery = store, gallery
-            app.state.migrator = LegacyMigrator(store, gallery, config, image_workers)
+            app.state.store, app.state.gallery, app.state.migrator = store, gallery, migrator
             yield
         finally:
+            await migrator.close()
             image_workers.shutdown()
             await store.close()
 

@@ -13,6 +13,7 @@ from domain.config import DATA_DIR_ENV, Config
 
 DEFAULT_HOST = "127.0.0.1"  # local only: the library holds personal file paths
 DEFAULT_PORT = 8000
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,9 +28,16 @@ def _serve(args: argparse.Namespace) -> None:
     config = Config.resolve(args.data_dir)
     print(f"Model Shelf: library in {config.data_dir}", file=sys.stderr)
     print(f"GraphQL and playground: http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    # uvicorn stops gracefully on SIGINT and SIGTERM: it finishes open requests, then runs
-    # the app's shutdown, which closes the store.
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level)
+    # uvicorn stops gracefully on SIGINT and SIGTERM: it gives open requests a few seconds
+    # to finish, then runs the app's shutdown, which stops a legacy import (the next run
+    # resumes it) and closes the store.
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=args.shutdown_grace,
+    )
 
 
 def _export_schema(args: argparse.Namespace) -> None:
@@ -58,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--data-dir",
         help=f"library folder (default: ${DATA_DIR_ENV}, else ./data); created when missing",
+    )
+    serve.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=GRACEFUL_SHUTDOWN_SECONDS,
+        metavar="SECONDS",
+        help="on Ctrl-C or SIGTERM, how long open requests may finish before they are cut "
+        f"(default {GRACEFUL_SHUTDOWN_SECONDS}); a cut legacy import resumes on its next run",
     )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]

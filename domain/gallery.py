@@ -213,7 +213,7 @@ class Gallery:
         sync_folder(self._dir)
 
     def _remove_stray_temp_files(self) -> int:
-        strays = list(self._dir.glob(f"{TEMP_PREFIX}*"))
+        strays = list(self._dir.rglob(f"{TEMP_PREFIX}*"))  # pending originals' folder too
         for stray in strays:
             stray.unlink(missing_ok=True)
         return len(strays)

@@ -17,6 +17,7 @@ and its owed tasks; the next run of the same database skips the rows and does th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Iterable
@@ -171,6 +172,14 @@ class LegacyMigrator:
             )
         self._running = asyncio.create_task(self._run(legacy_db_path, legacy_images_dir))
         return await asyncio.shield(self._running)
+
+    async def close(self) -> None:
+        """Stop a run in progress (at shutdown). What it had done stays; the ledger lets the
+        next run of the same database finish the rest."""
+        if self._running is not None and not self._running.done():
+            self._running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._running
 
     async def _run(self, legacy_db_path: str, legacy_images_dir: str | None) -> MigrationReport:
         progress = self.progress = MigrationProgress(legacy_db_path, datetime.now(UTC))
