@@ -6,9 +6,9 @@ actually received for chunked bodies, which carry no length.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.json_errors import send_error
 
 # The largest sample image we accept is 64 megapixels; as PNG that is rarely past 100 MiB.
 MAX_REQUEST_BYTES = 128 * 1024 * 1024
@@ -48,24 +48,5 @@ class BodySizeLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"The request is larger than {self.limit // 2**20} MiB.",
-                        "extensions": {"code": "REQUEST_TOO_LARGE"},
-                    }
-                ]
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        message = f"The request is larger than {self.limit // 2**20} MiB."
+        await send_error(send, 413, message, "REQUEST_TOO_LARGE")

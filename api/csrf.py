@@ -11,9 +11,9 @@ send `Apollo-Require-Preflight` work unchanged.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.json_errors import send_error
 
 SIMPLE_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
 PREFLIGHT_HEADERS = (b"graphql-preflight", b"apollo-require-preflight", b"x-apollo-operation-name")
@@ -41,25 +41,8 @@ def _forgeable(scope: Scope) -> bool:
 
 
 async def _refuse(send: Send) -> None:
-    body = json.dumps(
-        {
-            "errors": [
-                {
-                    "message": "This request could come from another web site. Send it with a "
-                    "`GraphQL-Preflight: 1` header (or `Apollo-Require-Preflight: true`).",
-                    "extensions": {"code": "PREFLIGHT_REQUIRED"},
-                }
-            ]
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
+    message = (
+        "This request could come from another web site. Send it with a "
+        "`GraphQL-Preflight: 1` header (or `Apollo-Require-Preflight: true`)."
     )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 400, message, "PREFLIGHT_REQUIRED")

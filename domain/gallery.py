@@ -69,9 +69,7 @@ class Gallery:
 
     async def add(self, sha256: str, source: bytes) -> SampleImage:
         """Append a picture at the next free seq."""
-        sha256 = normalize_sha256(sha256)
-        await self._require_model(sha256)  # before the costly part: say the cheap thing first
-        encoded = await self._workers.run(encode_tiers, source)
+        sha256, encoded = await self._encode_for(sha256, source)
         async with self._locks.hold(sha256):
             await self._settle(sha256)
             staged = await self._workers.run(self._stage, sha256, encoded)
@@ -90,9 +88,7 @@ class Gallery:
     async def put(self, sha256: str, seq: int, source: bytes) -> SampleImage:
         """Put a picture at `seq`, replacing the one there; `seq` equal to the gallery's
         length appends."""
-        sha256 = normalize_sha256(sha256)
-        await self._require_model(sha256)  # before the costly part: say the cheap thing first
-        encoded = await self._workers.run(encode_tiers, source)
+        sha256, encoded = await self._encode_for(sha256, source)
         async with self._locks.hold(sha256):
             await self._settle(sha256)
             staged = await self._workers.run(self._stage, sha256, encoded)
@@ -145,6 +141,13 @@ class Gallery:
         await self._carry_out(moves)
         removed = await self._workers.run(self._remove_stray_temp_files)
         return RecoveryReport(moves_replayed=len(moves), temp_files_removed=removed)
+
+    async def _encode_for(self, sha256: str, source: bytes) -> tuple[str, EncodedImage]:
+        """The canonical digest and the encoded picture, checking the model exists first:
+        the cheap refusal before the costly work, and no lock held while encoding."""
+        sha256 = normalize_sha256(sha256)
+        await self._require_model(sha256)
+        return sha256, await self._workers.run(encode_tiers, source)
 
     async def _require_model(self, sha256: str) -> None:
         async with self._store.read() as conn:

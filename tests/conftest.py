@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from api.app import create_app
 from domain.config import Config
 from domain.store import Store
+from tests.images import decode
 
 
 class Shelf:
@@ -59,6 +60,17 @@ class Shelf:
         assert "errors" not in body, body["errors"]
         data: dict[str, Any] = body["data"]
         return data
+
+    async def colors(self, images: list[dict[str, Any]]) -> list[tuple[int, ...]]:
+        """The colour near the corner of each image, fetched over HTTP through its `url`."""
+        colors = []
+        for image in images:
+            response = await self.client.get(image["url"])
+            assert response.status_code == 200
+            pixel = decode(response.content).convert("RGB").getpixel((5, 5))
+            assert isinstance(pixel, tuple)
+            colors.append(pixel)
+        return colors
 
     async def data(self, query: str, **variables: Any) -> dict[str, Any]:
         """Send an operation that must succeed; return its `data`."""

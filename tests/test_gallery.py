@@ -12,7 +12,7 @@ from PIL import PngImagePlugin
 
 from domain.image_tiers import Quality, tier_file_name
 from tests.conftest import Shelf, running_shelf
-from tests.images import BLUE, GREEN, RED, YELLOW, close, decode, encode, quadrants, solid
+from tests.images import BLUE, GREEN, RED, YELLOW, close, encode, quadrants, solid
 from tests.seed import add_model
 
 RESULT = """
@@ -60,13 +60,7 @@ async def add(shelf: Shelf, sha256: str, data: bytes) -> dict[str, Any]:
 
 async def colors_of_gallery(shelf: Shelf, sha256: str) -> list[tuple[int, ...]]:
     """The colour of each picture, read back over HTTP through each picture's own URL."""
-    gallery = (await shelf.data(GALLERY, sha=sha256))["model"]["sampleImages"]
-    colors = []
-    for image in gallery:
-        response = await shelf.client.get(image["url"])
-        assert response.status_code == 200
-        colors.append(decode(response.content).convert("RGB").getpixel((5, 5)))
-    return colors  # type: ignore[return-value]
+    return await shelf.colors((await shelf.data(GALLERY, sha=sha256))["model"]["sampleImages"])
 
 
 def same_colors(actual: list[tuple[int, ...]], expected: list[tuple[int, int, int]]) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Shelf
-from tests.images import BLUE, GREEN, RED, YELLOW, close, decode, encode, solid
+from tests.images import BLUE, GREEN, RED, YELLOW, close, encode, solid
 from tests.legacy import LegacyRow, create_legacy_db
 from tests.seed import add_tags
 
@@ -135,15 +135,6 @@ def fingerprint(folder: Path) -> dict[str, str]:
     }
 
 
-async def gallery_colors(shelf: Shelf, images: list[dict[str, Any]]) -> list[tuple[int, ...]]:
-    colors = []
-    for image in images:
-        response = await shelf.client.get(image["url"])
-        assert response.status_code == 200
-        colors.append(decode(response.content).convert("RGB").getpixel((5, 5)))
-    return colors  # type: ignore[return-value]
-
-
 async def test_a_legacy_library_is_carried_over_losing_nothing(
     shelf: Shelf, tmp_path: Path
 ) -> None:
@@ -181,7 +172,7 @@ async def test_a_legacy_library_is_carried_over_losing_nothing(
     assert first["meta"] == {"description": "first"}
     assert [tag["name"] for tag in first["tags"]] == ["lora", "style"]
     assert [image["seq"] for image in first["sampleImages"]] == [0, 1, 2]
-    colors = await gallery_colors(shelf, first["sampleImages"])
+    colors = await shelf.colors(first["sampleImages"])
     assert all(map(close, colors, [RED, BLUE, GREEN]))  # in listed order, the repeat once
     assert first["createdAt"].startswith("2023-11-14")
     assert models[SHA_B]["meta"] == {"from": "meta"}
