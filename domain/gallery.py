@@ -1,24 +1,31 @@
-"""A model's gallery: adding, replacing and deleting pictures, files and index together.
+"""A model's gallery: its pictures' files and index rows, changed together and safely.
 
-Rules every operation keeps:
-- The picture is encoded before anything is locked or written: a rejected image changes
+Every change (add, replace, delete, and Stage 2's create / override / merge) is one
+*rewrite*: the caller says what the gallery must hold, seq by seq — a picture it already
+has (`Keep`, from its current seq) or a new one (`Put`) — and the rewrite does the rest.
+
+Rules every rewrite keeps:
+- New pictures are encoded before anything is locked or written: a rejected image changes
   nothing, and encoding runs in parallel across models.
-- One operation at a time per model (a keyed lock); the database part of each is one
-  transaction.
+- One rewrite at a time per model (a keyed lock); its rows change in the caller's
+  transaction, so they commit or vanish with the caller's other rows.
 - No index row ever points to a file that does not exist. New tier files are written under
-  temporary names first. Adding renames them into place before the row commits (a crash
-  leaves at worst an unreferenced file that the next add at that seq overwrites). Replacing
-  and deleting move files that rows already point to, so the moves are recorded in the
-  `file_moves` journal in the same transaction as the rows, carried out right after the
-  commit, and replayed by `recover()` at startup if a crash came in between.
-- The gallery stays gapless: deleting seq k moves every later picture down by one.
+  temporary names (flushed) before the transaction. Seqs the gallery did not have yet get
+  their files renamed into place before the commit; a crash there leaves files no row
+  names, which `recover()` sweeps away. Seqs that rows already point to change through
+  the `file_moves` journal: written in the same transaction as the rows, carried out
+  right after the commit, and replayed by `recover()` if a crash came in between. A
+  picture that moves to a lower seq is hard-linked under a temporary name first, so every
+  move has a source of its own and replaying them is safe in any state.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,23 +41,46 @@ from domain.locks import KeyedLocks
 from domain.records import ImageTier, SampleImage
 from domain.store import Store
 from domain.store.file_moves import FileMove, forget_moves, owed_moves, plan_moves
-from domain.store.gallery import (
-    delete_and_close_gap,
-    gallery_of,
-    insert_sample_image,
-    replace_sample_image,
-)
+from domain.store.gallery import all_gallery_keys, gallery_of, replace_gallery
 from domain.store.models import model_exists, touch_model
+from domain.store.pending import all_pending_image_names
 from domain.workers import Workers
 
-Staged = dict[Quality, Path]  # tier files written under temporary names
-Links = dict[tuple[int, Quality], Path]  # (seq, quality) → a temporary second name
+_TIER_FILE = re.compile(r"(?P<sha256>[0-9a-f]{64})_(?P<seq>[0-9]+)_(?:high|medium|low)\.webp")
+
+
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """A picture the gallery has, taken from its current seq."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """A new picture."""
+
+    encoded: EncodedImage
+
+
+Slot = Keep | Put
+
+
+@dataclass(slots=True)
+class Rewrite:
+    """A rewrite prepared for one gallery: its files staged, ready to commit."""
+
+    sha256: str
+    current: list[SampleImage]
+    slots: list[Slot]
+    temp_files: dict[tuple[int, Quality], Path] = field(default_factory=dict)  # (new seq, tier)
 
 
 @dataclass(frozen=True, slots=True)
 class RecoveryReport:
     moves_replayed: int
     temp_files_removed: int
+    orphan_files_removed: int
 
 
 class Gallery:
@@ -67,80 +97,102 @@ class Gallery:
         async with self._store.read() as conn:
             return await gallery_of(conn, normalize_sha256(sha256))
 
+    # The three edits of one picture -----------------------------------------------------
+
     async def add(self, sha256: str, source: bytes) -> SampleImage:
         """Append a picture at the next free seq."""
         sha256, encoded = await self._encode_for(sha256, source)
-        async with self._locks.hold(sha256):
-            await self._settle(sha256)
-            staged = await self._workers.run(self._stage, sha256, encoded)
-            try:
-                async with self._store.transaction() as conn:
-                    gallery = await self._gallery_of_model(conn, sha256)
-                    _refuse_duplicate(gallery, encoded, sha256, replacing=None)
-                    image = _index_row(sha256, len(gallery), encoded)
-                    await self._workers.run(self._publish, staged, sha256, image.seq)
-                    await insert_sample_image(conn, image)
-                    await touch_model(conn, sha256)
-            finally:
-                await self._workers.run(_discard, staged)
-        return image
+        async with self.editing(sha256) as current:
+            _refuse_duplicate(current, encoded, sha256, replacing=None)
+            slots: list[Slot] = [*(Keep(image.seq) for image in current), Put(encoded)]
+            return (await self._rewrite_model(sha256, current, slots))[-1]
 
     async def put(self, sha256: str, seq: int, source: bytes) -> SampleImage:
         """Put a picture at `seq`, replacing the one there; `seq` equal to the gallery's
         length appends."""
         sha256, encoded = await self._encode_for(sha256, source)
-        async with self._locks.hold(sha256):
-            await self._settle(sha256)
-            staged = await self._workers.run(self._stage, sha256, encoded)
-            try:
-                async with self._store.transaction() as conn:
-                    gallery = await self._gallery_of_model(conn, sha256)
-                    if not 0 <= seq <= len(gallery):
-                        raise SampleImageNotFound(sha256, seq, len(gallery))
-                    _refuse_duplicate(gallery, encoded, sha256, replacing=seq)
-                    image = _index_row(sha256, seq, encoded)
-                    await replace_sample_image(conn, image)
-                    await touch_model(conn, sha256)
-                    await plan_moves(
-                        conn,
-                        sha256,
-                        [(path.name, tier_file_name(sha256, seq, q)) for q, path in staged.items()],
-                    )
-            except BaseException:
-                await self._workers.run(_discard, staged)
-                raise
-            await self._settle(sha256)
-        return image
+        async with self.editing(sha256) as current:
+            if not 0 <= seq <= len(current):
+                raise SampleImageNotFound(sha256, seq, len(current))
+            _refuse_duplicate(current, encoded, sha256, replacing=seq)
+            slots: list[Slot] = [Keep(image.seq) for image in current]
+            slots[seq : seq + 1] = [Put(encoded)]
+            return (await self._rewrite_model(sha256, current, slots))[seq]
 
     async def delete(self, sha256: str, seq: int) -> str:
         """Remove the picture at `seq`; later pictures move down by one. Returns the model's
         digest in canonical form."""
         sha256 = normalize_sha256(sha256)
-        async with self._locks.hold(sha256):
-            await self._settle(sha256)
-            async with self._store.read() as conn:
-                count = len(await self._gallery_of_model(conn, sha256))
-            if not 0 <= seq < count:
-                raise SampleImageNotFound(sha256, seq, count)
-            links = await self._workers.run(self._link_later_tiers, sha256, seq, count)
-            try:
-                async with self._store.transaction() as conn:
-                    await delete_and_close_gap(conn, sha256, seq)
-                    await touch_model(conn, sha256)
-                    await plan_moves(conn, sha256, _closing_moves(sha256, seq, count, links))
-            except BaseException:
-                await self._workers.run(_discard, links)
-                raise
-            await self._settle(sha256)
+        await self._require_model(sha256)
+        async with self.editing(sha256) as current:
+            if not 0 <= seq < len(current):
+                raise SampleImageNotFound(sha256, seq, len(current))
+            await self._rewrite_model(
+                sha256, current, [Keep(i.seq) for i in current if i.seq != seq]
+            )
         return sha256
 
+    # The general rewrite ----------------------------------------------------------------
+
+    @asynccontextmanager
+    async def editing(self, sha256: str) -> AsyncIterator[list[SampleImage]]:
+        """Hold the gallery of `sha256` for a rewrite and give its current pictures. Moves
+        owed by an earlier change are carried out first (they must never run after a newer
+        change to the same files), and the rewrite's own ones when the block ends."""
+        async with self._locks.hold(sha256):
+            await self._settle(sha256)
+            try:
+                async with self._store.read() as conn:
+                    yield await gallery_of(conn, sha256)
+            finally:
+                await self._settle(sha256)
+
+    async def prepare(
+        self, sha256: str, current: list[SampleImage], slots: Sequence[Slot]
+    ) -> Rewrite:
+        """Stage the files of a rewrite (inside `editing`, before the transaction)."""
+        rewrite = Rewrite(sha256, current, list(slots))
+        await self._workers.run(self._stage, rewrite)
+        return rewrite
+
+    async def commit(self, conn: aiosqlite.Connection, rewrite: Rewrite) -> list[SampleImage]:
+        """Write the rewrite's rows and file moves in the caller's transaction (the model row
+        must exist in it). Call `discard` if the transaction then fails."""
+        images = _final_rows(rewrite)
+        await replace_gallery(conn, rewrite.sha256, images)
+        await self._workers.run(self._publish_new_seqs, rewrite)
+        await plan_moves(conn, rewrite.sha256, _moves(rewrite))
+        return images
+
+    async def discard(self, rewrite: Rewrite) -> None:
+        await self._workers.run(_unlink_all, rewrite.temp_files)
+
     async def recover(self) -> RecoveryReport:
-        """Finish what a crash interrupted: carry out owed file moves, then remove temporary
-        files nobody owns. Call at startup, before any gallery operation."""
+        """Finish what a crash interrupted, at startup, before any gallery operation: carry
+        out owed file moves, then remove temporary files and files no row names."""
         moves = await owed_moves(self._store)
         await self._carry_out(moves)
-        removed = await self._workers.run(self._remove_stray_temp_files)
-        return RecoveryReport(moves_replayed=len(moves), temp_files_removed=removed)
+        temp = await self._workers.run(self._remove_stray_temp_files)
+        async with self._store.read() as conn:
+            gallery_keys = await all_gallery_keys(conn)
+            pending_names = await all_pending_image_names(conn)
+        orphans = await self._workers.run(self._remove_orphans, gallery_keys, pending_names)
+        return RecoveryReport(len(moves), temp, orphans)
+
+    async def _rewrite_model(
+        self, sha256: str, current: list[SampleImage], slots: list[Slot]
+    ) -> list[SampleImage]:
+        rewrite = await self.prepare(sha256, current, slots)
+        try:
+            async with self._store.transaction() as conn:
+                if not await model_exists(conn, sha256):
+                    raise ModelNotFound(sha256)
+                images = await self.commit(conn, rewrite)
+                await touch_model(conn, sha256)
+        except BaseException:
+            await self.discard(rewrite)
+            raise
+        return images
 
     async def _encode_for(self, sha256: str, source: bytes) -> tuple[str, EncodedImage]:
         """The canonical digest and the encoded picture, checking the model exists first:
@@ -154,14 +206,7 @@ class Gallery:
             if not await model_exists(conn, sha256):
                 raise ModelNotFound(sha256)
 
-    async def _gallery_of_model(self, conn: aiosqlite.Connection, sha256: str) -> list[SampleImage]:
-        if not await model_exists(conn, sha256):
-            raise ModelNotFound(sha256)
-        return await gallery_of(conn, sha256)
-
     async def _settle(self, sha256: str) -> None:
-        """Carry out the moves owed to this gallery. Every operation starts with it too: moves
-        left by a failed attempt must never run after a newer change to the same files."""
         await self._carry_out(await owed_moves(self._store, sha256))
 
     async def _carry_out(self, moves: list[FileMove]) -> None:
@@ -173,38 +218,33 @@ class Gallery:
 
     # Blocking file work below: run only on the workers.
 
-    def _stage(self, sha256: str, encoded: EncodedImage) -> Staged:
-        staged: Staged = {}
+    def _stage(self, rewrite: Rewrite) -> None:
+        """Write each new picture's tiers, and link each picture that moves, under temporary
+        names; on failure remove what was written."""
         try:
-            for tier in encoded.tiers:
-                path = temp_path_beside(self._dir / tier_file_name(sha256, 0, tier.quality))
-                write_durably(path, tier.data)
-                staged[tier.quality] = path
-        except BaseException:
-            _discard(staged)
-            raise
-        return staged
-
-    def _publish(self, staged: Staged, sha256: str, seq: int) -> None:
-        for quality, path in staged.items():
-            path.replace(self._dir / tier_file_name(sha256, seq, quality))  # atomic
-        sync_folder(self._dir)
-
-    def _link_later_tiers(self, sha256: str, seq: int, count: int) -> Links:
-        """Hard-link every tier after `seq` under a temporary name: each later move then has a
-        source of its own, so replaying the moves after a crash is safe in any state."""
-        links: Links = {}
-        try:
-            for later in range(seq + 1, count):
+            for seq, slot in enumerate(rewrite.slots):
                 for quality in Quality:
-                    final = self._dir / tier_file_name(sha256, later, quality)
-                    link = temp_path_beside(final)
-                    os.link(final, link)
-                    links[later, quality] = link
+                    final = self._dir / tier_file_name(rewrite.sha256, seq, quality)
+                    if isinstance(slot, Put):
+                        temp = temp_path_beside(final)
+                        write_durably(temp, slot.encoded.tier(quality).data)
+                    elif slot.seq != seq:
+                        temp = temp_path_beside(final)
+                        os.link(self._dir / tier_file_name(rewrite.sha256, slot.seq, quality), temp)
+                    else:
+                        continue
+                    rewrite.temp_files[seq, quality] = temp
         except BaseException:
-            _discard(links)
+            _unlink_all(rewrite.temp_files)
             raise
-        return links
+
+    def _publish_new_seqs(self, rewrite: Rewrite) -> None:
+        """Seqs no row pointed to before: their files go into place before the commit."""
+        for (seq, quality), temp in list(rewrite.temp_files.items()):
+            if seq >= len(rewrite.current):
+                temp.replace(self._dir / tier_file_name(rewrite.sha256, seq, quality))
+                del rewrite.temp_files[seq, quality]
+        sync_folder(self._dir)
 
     def _move_files(self, moves: list[FileMove]) -> None:
         for move in moves:
@@ -221,8 +261,49 @@ class Gallery:
             stray.unlink(missing_ok=True)
         return len(strays)
 
+    def _remove_orphans(self, gallery_keys: set[tuple[str, int]], pending_names: set[str]) -> int:
+        """Files no row names: left by a crash between placing files and committing rows."""
+        orphans = [
+            path
+            for path in self._dir.iterdir()
+            if (match := _TIER_FILE.fullmatch(path.name))
+            and (match["sha256"], int(match["seq"])) not in gallery_keys
+        ]
+        pending_dir = self._dir / "pending"
+        if pending_dir.is_dir():
+            orphans += [path for path in pending_dir.iterdir() if path.name not in pending_names]
+        for orphan in orphans:
+            orphan.unlink(missing_ok=True)
+        return len(orphans)
 
-def _index_row(sha256: str, seq: int, encoded: EncodedImage) -> SampleImage:
+
+def _final_rows(rewrite: Rewrite) -> list[SampleImage]:
+    by_seq = {image.seq: image for image in rewrite.current}
+    now = datetime.now(UTC)
+    return [
+        replace(by_seq[slot.seq], seq=seq)
+        if isinstance(slot, Keep)
+        else _index_row(rewrite.sha256, seq, slot.encoded, now)
+        for seq, slot in enumerate(rewrite.slots)
+    ]
+
+
+def _moves(rewrite: Rewrite) -> list[tuple[str, str | None]]:
+    """Renames onto seqs that rows already named, then deletions of seqs the gallery no
+    longer has (never a rename target, so the order is safe to replay)."""
+    moves: list[tuple[str, str | None]] = [
+        (temp.name, tier_file_name(rewrite.sha256, seq, quality))
+        for (seq, quality), temp in sorted(rewrite.temp_files.items())
+    ]
+    moves += [
+        (tier_file_name(rewrite.sha256, seq, quality), None)
+        for seq in range(len(rewrite.slots), len(rewrite.current))
+        for quality in Quality
+    ]
+    return moves
+
+
+def _index_row(sha256: str, seq: int, encoded: EncodedImage, now: datetime) -> SampleImage:
     high = encoded.tier(Quality.HIGH)
     return SampleImage(
         sha256=sha256,
@@ -231,7 +312,7 @@ def _index_row(sha256: str, seq: int, encoded: EncodedImage) -> SampleImage:
         height=high.height,
         source_digest=encoded.source_digest,
         generation=encoded.generation,
-        created_at=datetime.now(UTC),
+        created_at=now,
         tiers=tuple(ImageTier(t.quality, t.width, t.height, len(t.data)) for t in encoded.tiers),
     )
 
@@ -244,16 +325,6 @@ def _refuse_duplicate(
             raise DuplicateImage(sha256, image.seq)
 
 
-def _closing_moves(sha256: str, seq: int, count: int, links: Links) -> list[tuple[str, str | None]]:
-    """Each later picture's files move down one seq; the last seq's files then go."""
-    moves: list[tuple[str, str | None]] = [
-        (link.name, tier_file_name(sha256, later - 1, quality))
-        for (later, quality), link in sorted(links.items())
-    ]
-    moves += [(tier_file_name(sha256, count - 1, quality), None) for quality in Quality]
-    return moves
-
-
-def _discard(paths: Mapping[Any, Path]) -> None:
+def _unlink_all(paths: Mapping[Any, Path]) -> None:
     for path in paths.values():
         path.unlink(missing_ok=True)

@@ -60,27 +60,21 @@ async def insert_sample_image(conn: aiosqlite.Connection, image: SampleImage) ->
     )
 
 
-async def replace_sample_image(conn: aiosqlite.Connection, image: SampleImage) -> None:
-    """Put `image` at its seq in place of the picture there."""
-    await conn.execute(
-        "DELETE FROM sample_images WHERE sha256 = ? AND seq = ?", (image.sha256, image.seq)
+async def replace_gallery(
+    conn: aiosqlite.Connection, sha256: str, images: Sequence[SampleImage]
+) -> None:
+    """Make `images` the whole gallery of `sha256`, in the caller's transaction."""
+    await conn.execute("DELETE FROM sample_images WHERE sha256 = ?", (sha256,))
+    await conn.executemany(
+        f"INSERT INTO sample_images ({_COLUMNS}) VALUES ({_PLACEHOLDERS})",
+        [_values(image) for image in images],
     )
-    await insert_sample_image(conn, image)
 
 
-async def delete_and_close_gap(conn: aiosqlite.Connection, sha256: str, seq: int) -> None:
-    """Remove the picture at `seq` and move every later one down by one, so the gallery stays
-    gapless. Rows move one at a time in ascending order: the key (sha256, seq) stays unique
-    at every step, whatever order SQLite would pick for a single UPDATE."""
-    await conn.execute("DELETE FROM sample_images WHERE sha256 = ? AND seq = ?", (sha256, seq))
-    later = await conn.execute_fetchall(
-        "SELECT seq FROM sample_images WHERE sha256 = ? AND seq > ? ORDER BY seq", (sha256, seq)
-    )
-    for (old_seq,) in later:
-        await conn.execute(
-            "UPDATE sample_images SET seq = ? WHERE sha256 = ? AND seq = ?",
-            (old_seq - 1, sha256, old_seq),
-        )
+async def all_gallery_keys(conn: aiosqlite.Connection) -> set[tuple[str, int]]:
+    """(sha256, seq) of every picture in every gallery."""
+    rows = await conn.execute_fetchall("SELECT sha256, seq FROM sample_images")
+    return {(row[0], row[1]) for row in rows}
 
 
 def _values(image: SampleImage) -> tuple[object, ...]:

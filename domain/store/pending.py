@@ -63,6 +63,11 @@ async def pending_image_exists(store: Store, file_name: str) -> bool:
     return row is not None
 
 
+async def all_pending_image_names(conn: aiosqlite.Connection) -> set[str]:
+    rows = await conn.execute_fetchall("SELECT file_name FROM pending_images")
+    return {row[0] for row in rows}
+
+
 async def insert_pending(conn: aiosqlite.Connection, pending: PendingImport) -> None:
     await insert_many_pending(conn, [pending])
 
