@@ -21,7 +21,9 @@ from api.images import routes as image_routes
 from api.schema import schema
 from domain.config import Config
 from domain.gallery import Gallery
+from domain.hashing import Hasher
 from domain.legacy_import import LegacyMigrator
+from domain.promotion import Promoter
 from domain.store import Store
 from domain.store.database import StatementHook
 from domain.workers import Workers
@@ -43,6 +45,7 @@ class GraphQLApp(GraphQL[Context, None]):
             store=state.store,
             gallery=state.gallery,
             migrator=state.migrator,
+            promoter=state.promoter,
             loaders=Loaders.for_request(state.store),
         )
 
@@ -58,15 +61,21 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
         image_workers = Workers("images")
         gallery = Gallery(store, config.images_dir, image_workers)
         migrator = LegacyMigrator(store, gallery, config, image_workers)
+        # Hashing has workers of its own: a 20 GB hash must not hold up image encoding.
+        hash_workers = Workers("hash")
+        hasher = Hasher(hash_workers)
+        promoter = Promoter(store, gallery, hasher, config.pending_images_dir, image_workers)
         try:
             report = await gallery.recover()
             if report.moves_replayed or report.temp_files_removed:
                 logger.warning("Finished interrupted image work: %s", report)
             app.state.store, app.state.gallery, app.state.migrator = store, gallery, migrator
+            app.state.hasher, app.state.promoter = hasher, promoter
             yield
         finally:
             await migrator.close()
             image_workers.shutdown()
+            hash_workers.shutdown()
             await store.close()
 
     graphql = GraphQLApp(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)

@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader
 
 from domain.gallery import Gallery
 from domain.legacy_import import LegacyMigrator
+from domain.promotion import Promoter
 from domain.records import PendingImage, SampleImage, Tag
 from domain.store import Store
 from domain.store.gallery import galleries_of
@@ -62,4 +63,5 @@ class Context:
     store: Store
     gallery: Gallery
     migrator: LegacyMigrator
+    promoter: Promoter
     loaders: Loaders

@@ -11,17 +11,22 @@ from strawberry.file_uploads import Upload
 
 from api.context import Context
 from api.types.gallery import SampleImageDeleted, SampleImageSaved
+from api.types.importing import Conflict, ImportResult, present
 from api.types.migration import MigrationReport
 from api.types.problems import (
     DuplicateImage,
     ImageRejected,
     InvalidInput,
+    Locked,
     MigrationAlreadyRunning,
     MigrationRefused,
+    ModelFileProblem,
     ModelNotFound,
+    PendingImportNotFound,
     SampleImageNotFound,
     outcome,
 )
+from domain.promotion import Strategy
 
 Info = strawberry.Info[Context, None]
 
@@ -65,8 +70,34 @@ MigrateLegacyDbResult = Annotated[
 ]
 
 
+ImportAModelResult = Annotated[
+    ImportResult | Conflict | Locked | PendingImportNotFound | ModelFileProblem,
+    strawberry.union(
+        "ImportAModelResult",
+        description="The import, the conflict to resolve, or why it did not run.",
+    ),
+]
+
+
 @strawberry.type(description="Changing the library.")
 class Mutation:
+    @strawberry.mutation(
+        description="Stage 2: hash a pending import's file and make it a library model. When the "
+        "library already has that SHA-256, the answer is a Conflict unless `strategy` says how "
+        "to resolve it. A second call for the same id while one runs gets Locked."
+    )
+    async def import_a_model(
+        self,
+        info: Info,
+        id: Annotated[int, strawberry.argument(description="The pending import's id.")],
+        strategy: Annotated[
+            Strategy | None,
+            strawberry.argument(description="How to resolve a conflict; null to be asked."),
+        ] = None,
+    ) -> ImportAModelResult:
+        result = await outcome(info.context.promoter.import_a_model(id, strategy), present)
+        return cast(ImportAModelResult, result)
+
     @strawberry.mutation(
         description="Stage 1: import a legacy (v1) library once. Reads the legacy database "
         "read-only (from a private copy) and its images folder; returns the report when "

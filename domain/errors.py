@@ -119,3 +119,42 @@ class MigrationAlreadyRunning(UserError):
     """Another legacy import is in progress; this one did not start."""
 
     code = "MIGRATION_ALREADY_RUNNING"
+
+
+class PendingImportNotFound(UserError):
+    code = "PENDING_IMPORT_NOT_FOUND"
+
+    def __init__(self, pending_id: int) -> None:
+        super().__init__(f"There is no pending import with id {pending_id}.")
+        self.pending_id = pending_id
+
+
+class PendingImportBusy(UserError):
+    """Another operation holds this pending import; nothing was changed."""
+
+    code = "LOCKED"
+
+    def __init__(self, pending_id: int) -> None:
+        super().__init__(
+            f"Pending import {pending_id} is being imported by another call; "
+            "try again when it ends."
+        )
+        self.pending_id = pending_id
+
+
+class ModelFileProblem(UserError):
+    """The model file cannot be hashed; the pending import stays as it was."""
+
+    code = "MODEL_FILE_PROBLEM"
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ModelFileMissing(ModelFileProblem):
+    code = "MODEL_FILE_MISSING"
+
+
+class ModelFileUnreadable(ModelFileProblem):
+    code = "MODEL_FILE_UNREADABLE"

@@ -1,12 +1,38 @@
-"""SHA-256 digests: the identity of every model file."""
+"""SHA-256 digests: the identity of every model file, and how model files are hashed.
+
+Hashing a model file (up to tens of gigabytes) must run at the speed of SHA-256 itself, in
+constant memory, off the event loop, and never twice for the same answer:
+- The file is read in 4 MiB chunks into reused buffers (constant memory) and hashed with
+  hashlib, which releases the GIL, on the hashing workers.
+- When it is the only file being hashed, a second thread reads ahead into a spare buffer
+  while the first hashes: the copy out of the page cache then costs no hashing time. When
+  several files are hashed at once, every core is already hashing and each file is read
+  inline (a reader thread would only take time from another hash).
+- Two calls for the same file (same device, inode, size and mtime) share one computation.
+- Afterwards the kernel is told the file's pages are no longer needed, so hashing a
+  500 GB library does not flush everything else out of the page cache.
+- A file that changes while it is hashed is reported, not given a wrong digest.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import hashlib
+import os
+import queue
 import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-from domain.errors import InvalidSha256
+from domain.errors import InvalidSha256, ModelFileMissing, ModelFileUnreadable
+from domain.workers import Workers
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+CHUNK_BYTES = 4 * 1024 * 1024
+_READ_AHEAD_BUFFERS = 3
 
 
 def normalize_sha256(value: str) -> str:
@@ -25,3 +51,158 @@ def normalize_sha256(value: str) -> str:
 def is_sha256(value: str) -> bool:
     """True when `value` is already a canonical digest."""
     return _SHA256.fullmatch(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What identifies one version of a file without reading it."""
+
+    device: int
+    inode: int
+    size_bytes: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> FileStamp:
+        return cls(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class FileDigest:
+    sha256: str
+    stamp: FileStamp
+
+
+class Hasher:
+    """Hashes model files on its own workers; counts what it reads."""
+
+    def __init__(self, workers: Workers) -> None:
+        self._workers = workers
+        self._in_flight: dict[FileStamp, asyncio.Future[FileDigest]] = {}
+        self._active = 0
+        self._lock = threading.Lock()
+        self.bytes_read = 0
+
+    async def stamp(self, path: str) -> FileStamp:
+        """The file's identity now, or `ModelFileMissing` / `ModelFileUnreadable`."""
+        return await self._workers.run(_stamp_of, path)
+
+    async def digest(self, path: str) -> FileDigest:
+        """The SHA-256 of the file at `path`; a call for a file already being hashed waits
+        for that computation instead of starting another."""
+        stamp = await self.stamp(path)
+        shared = self._in_flight.get(stamp)
+        if shared is None:
+            shared = asyncio.ensure_future(self._workers.run(self._hash, path, stamp))
+            self._in_flight[stamp] = shared
+            shared.add_done_callback(lambda _: self._in_flight.pop(stamp, None))
+        return await asyncio.shield(shared)
+
+    def _hash(self, path: str, expected: FileStamp) -> FileDigest:
+        with self._lock:
+            self._active += 1
+            alone = self._active == 1
+        try:
+            return _hash_file(path, expected, read_ahead=alone, on_read=self._count)
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def _count(self, size: int) -> None:
+        with self._lock:
+            self.bytes_read += size
+
+
+def _stamp_of(path: str) -> FileStamp:
+    try:
+        stat = Path(path).stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise ModelFileMissing(path, f"The model file {path} does not exist.") from None
+    except (OSError, ValueError) as error:
+        raise ModelFileUnreadable(path, f"The model file {path} cannot be read: {error}.") from None
+    if not Path(path).is_file():
+        raise ModelFileUnreadable(path, f"{path} is not a regular file.")
+    return FileStamp.of(stat)
+
+
+def _hash_file(
+    path: str, expected: FileStamp, *, read_ahead: bool, on_read: Callable[[int], None]
+) -> FileDigest:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ModelFileMissing(path, f"The model file {path} does not exist.") from None
+    except OSError as error:
+        raise ModelFileUnreadable(
+            path, f"The model file {path} cannot be read: {error.strerror}."
+        ) from None
+    try:
+        _advise(descriptor, "POSIX_FADV_SEQUENTIAL")
+        digest = (_hash_reading_ahead if read_ahead else _hash_inline)(descriptor, on_read)
+        after = FileStamp.of(os.fstat(descriptor))
+    except OSError as error:
+        raise ModelFileUnreadable(path, f"Reading {path} failed: {error.strerror}.") from None
+    finally:
+        _advise(descriptor, "POSIX_FADV_DONTNEED")  # the pages are of no further use to us
+        os.close(descriptor)
+    if (after.size_bytes, after.mtime_ns) != (expected.size_bytes, expected.mtime_ns):
+        raise ModelFileUnreadable(path, f"{path} changed while it was being hashed; try again.")
+    return FileDigest(digest, after)
+
+
+def _hash_inline(descriptor: int, on_read: Callable[[int], None]) -> str:
+    sha = hashlib.sha256()
+    buffer = bytearray(CHUNK_BYTES)
+    view = memoryview(buffer)
+    while size := os.readv(descriptor, [buffer]):
+        sha.update(view[:size])
+        on_read(size)
+    return sha.hexdigest()
+
+
+def _hash_reading_ahead(descriptor: int, on_read: Callable[[int], None]) -> str:
+    """Hash on this thread while a reader thread fills the next buffers."""
+    sha = hashlib.sha256()
+    empty: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+    full: queue.SimpleQueue[tuple[bytearray, int] | BaseException] = queue.SimpleQueue()
+    for _ in range(_READ_AHEAD_BUFFERS):
+        empty.put(bytearray(CHUNK_BYTES))
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                buffer = empty.get()
+                size = os.readv(descriptor, [buffer])
+                full.put((buffer, size))
+                if size == 0:
+                    return
+        except BaseException as error:  # handed to the hashing thread, which raises it
+            full.put(error)
+
+    reader = threading.Thread(target=read, name="hash-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = full.get()
+            if isinstance(item, BaseException):
+                raise item
+            buffer, size = item
+            if size == 0:
+                return sha.hexdigest()
+            sha.update(memoryview(buffer)[:size])
+            on_read(size)
+            empty.put(buffer)
+    finally:
+        stop.set()
+        empty.put(bytearray(0))  # wake the reader if it waits for a buffer
+        reader.join()
+
+
+def _advise(descriptor: int, advice: str) -> None:
+    if hasattr(os, "posix_fadvise") and hasattr(os, advice):
+        try:
+            os.posix_fadvise(descriptor, 0, 0, getattr(os, advice))
+        except OSError as error:
+            if error.errno not in (errno.EINVAL, errno.ESPIPE, errno.ENOSYS):
+                raise

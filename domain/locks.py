@@ -28,6 +28,15 @@ class KeyedLocks:
             if self._users[key] == 0:
                 del self._users[key], self._locks[key]
 
+    @asynccontextmanager
+    async def hold_now(self, key: Hashable, busy: Exception) -> AsyncIterator[None]:
+        """Hold the key's lock for the block, or raise `busy` at once when it is held: for
+        callers that must be told "locked" rather than wait."""
+        if self.is_held(key):
+            raise busy
+        async with self.hold(key):  # free, and nothing awaits between the check and here
+            yield
+
     def is_held(self, key: Hashable) -> bool:
         lock = self._locks.get(key)
         return lock is not None and lock.locked()

@@ -99,6 +99,36 @@ class MigrationAlreadyRunning(Problem):
         return cls(code=error.code, message=str(error))
 
 
+@strawberry.type(description="Another call is importing this pending id; nothing was changed.")
+class Locked(Problem):
+    id: int = strawberry.field(description="The pending import's id.")
+
+    @classmethod
+    def of(cls, error: errors.PendingImportBusy) -> Locked:
+        return cls(code=error.code, message=str(error), id=error.pending_id)
+
+
+@strawberry.type(description="There is no pending import with this id.")
+class PendingImportNotFound(Problem):
+    id: int = strawberry.field(description="The id that was looked for.")
+
+    @classmethod
+    def of(cls, error: errors.PendingImportNotFound) -> PendingImportNotFound:
+        return cls(code=error.code, message=str(error), id=error.pending_id)
+
+
+@strawberry.type(
+    description="The model file is missing or cannot be read (code MODEL_FILE_MISSING or "
+    "MODEL_FILE_UNREADABLE); the pending import stays as it was."
+)
+class ModelFileProblem(Problem):
+    path: str = strawberry.field(description="The model file's path.")
+
+    @classmethod
+    def of(cls, error: errors.ModelFileProblem) -> ModelFileProblem:
+        return cls(code=error.code, message=str(error), path=error.path)
+
+
 def problem_of(error: errors.UserError) -> Problem:
     """The union member for a domain error."""
     match error:
@@ -114,6 +144,12 @@ def problem_of(error: errors.UserError) -> Problem:
             return MigrationRefused.of(error)
         case errors.MigrationAlreadyRunning():
             return MigrationAlreadyRunning.of(error)
+        case errors.PendingImportBusy():
+            return Locked.of(error)
+        case errors.PendingImportNotFound():
+            return PendingImportNotFound.of(error)
+        case errors.ModelFileProblem():
+            return ModelFileProblem.of(error)
         case _:
             return InvalidInput.of(error)
 

@@ -117,6 +117,23 @@ async def insert_models(conn: aiosqlite.Connection, models: Iterable[Model]) -> 
     )
 
 
+async def update_model(conn: aiosqlite.Connection, model: Model) -> None:
+    """Write every column of an existing model (its digest names it)."""
+    await conn.execute(
+        "UPDATE models SET path = ?, name = ?, type = ?, size_bytes = ?, updated_at = ?,"
+        " meta_json = ? WHERE sha256 = ?",
+        (
+            model.path,
+            model.name,
+            model.type.lower(),
+            model.size_bytes,
+            to_epoch_ms(model.updated_at),
+            json.dumps(model.meta),
+            model.sha256,
+        ),
+    )
+
+
 async def link_model_tags(conn: aiosqlite.Connection, sha256: str, tag_ids: Iterable[int]) -> None:
     """Give a model these tags, keeping the ones it already has."""
     await link_many_model_tags(conn, [(sha256, tag_id) for tag_id in tag_ids])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import aiosqlite
 
@@ -66,6 +67,45 @@ async def pending_image_exists(store: Store, file_name: str) -> bool:
 async def all_pending_image_names(conn: aiosqlite.Connection) -> set[str]:
     rows = await conn.execute_fetchall("SELECT file_name FROM pending_images")
     return {row[0] for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class HashCache:
+    """A digest computed for the file as it was: valid while size and mtime still match."""
+
+    sha256: str
+    size_bytes: int
+    mtime_ns: int
+
+
+async def hash_cache(store: Store, pending_id: int) -> HashCache | None:
+    row = await store.fetch_one(
+        "SELECT sha256, hashed_size_bytes, hashed_mtime_ns FROM pending_import WHERE id = ?",
+        (pending_id,),
+    )
+    if row is None or None in (row[0], row[1], row[2]):
+        return None
+    return HashCache(row[0], row[1], row[2])
+
+
+async def save_hash_cache(conn: aiosqlite.Connection, pending_id: int, cache: HashCache) -> None:
+    await conn.execute(
+        "UPDATE pending_import SET sha256 = ?, hashed_size_bytes = ?, hashed_mtime_ns = ?"
+        " WHERE id = ?",
+        (cache.sha256, cache.size_bytes, cache.mtime_ns, pending_id),
+    )
+
+
+async def pending_tag_ids(conn: aiosqlite.Connection, pending_id: int) -> list[int]:
+    rows = await conn.execute_fetchall(
+        "SELECT tag_id FROM pending_model_tags WHERE pending_id = ? ORDER BY tag_id", (pending_id,)
+    )
+    return [row[0] for row in rows]
+
+
+async def delete_pending(conn: aiosqlite.Connection, pending_id: int) -> None:
+    """Remove a pending import with its tag links and image rows (not its files)."""
+    await conn.execute("DELETE FROM pending_import WHERE id = ?", (pending_id,))
 
 
 async def insert_pending(conn: aiosqlite.Connection, pending: PendingImport) -> None:

@@ -1,0 +1,270 @@
+"""Stage 2: importing one pending model (`importAModel`), and resolving a conflict.
+
+1. One operation at a time per pending id: a second call gets `PendingImportBusy` at once.
+2. The pending row is loaded and its file hashed — unless the digest cached on the row
+   was computed for the file's current size and mtime, so answering a conflict and calling
+   again never reads the file twice.
+3. Under a lock on the digest (two pending imports with the same content, imported at the
+   same time: exactly one creates the model, the other meets it):
+   - no model has the digest: CREATE it from the pending row;
+   - one has, and no strategy was given: report the `Conflict`, change nothing;
+   - OVERRIDE: every column takes the pending value, tags are the union, the pending
+     images replace the gallery from seq 0 upward (later seqs stay);
+   - MERGE: columns and meta by `merge_rules`, tags are the union, pending images are
+     appended unless the gallery already has their content;
+   - DELETE: the pending import goes, the model is untouched.
+4. Everything a step changes commits in one transaction with the gallery rewrite (see
+   `domain.gallery`), then the pending originals are removed. A failure leaves the state
+   before or the state after, never a half: no model whose gallery points at missing files,
+   no pending row lost. A pending image that cannot be decoded is reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+import aiosqlite
+
+from domain.errors import ImageRejected, PendingImportBusy, PendingImportNotFound
+from domain.gallery import Gallery, Keep, Put, Slot
+from domain.hashing import FileDigest, Hasher
+from domain.image_pipeline import EncodedImage, encode_tiers
+from domain.locks import KeyedLocks
+from domain.merge_rules import merge_meta, merge_value
+from domain.records import Model, PendingImage, PendingImport, SampleImage
+from domain.store import Store
+from domain.store.models import get_model, insert_model, link_model_tags, update_model
+from domain.store.pending import (
+    HashCache,
+    delete_pending,
+    get_pending,
+    hash_cache,
+    images_of_pending,
+    pending_tag_ids,
+    save_hash_cache,
+)
+from domain.workers import Workers
+
+
+class Strategy(StrEnum):
+    OVERRIDE = "override"
+    MERGE = "merge"
+    DELETE = "delete"
+
+
+class ImportAction(StrEnum):
+    CREATED = "created"
+    OVERRIDDEN = "overridden"
+    MERGED = "merged"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageProblem:
+    """A pending image that could not be promoted; the import went on without it."""
+
+    file_name: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    sha256: str
+    action: ImportAction
+    model: Model
+    image_problems: list[ImageProblem]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """The library already has a model with the pending file's digest; nothing changed."""
+
+    sha256: str
+    existing: Model
+    pending: PendingImport
+
+
+class Promoter:
+    def __init__(
+        self, store: Store, gallery: Gallery, hasher: Hasher, pending_dir: Path, workers: Workers
+    ) -> None:
+        self._store = store
+        self._gallery = gallery
+        self._hasher = hasher
+        self._pending_dir = pending_dir
+        self._workers = workers
+        self._pending_locks = KeyedLocks()
+        self._digest_locks = KeyedLocks()
+
+    async def import_a_model(
+        self, pending_id: int, strategy: Strategy | None
+    ) -> Imported | Conflict:
+        async with self._pending_locks.hold_now(pending_id, PendingImportBusy(pending_id)):
+            pending = await get_pending(self._store, pending_id)
+            if pending is None:
+                raise PendingImportNotFound(pending_id)
+            digest = await self._digest_of(pending)
+            pending = replace(pending, sha256=digest.sha256)
+            async with self._digest_locks.hold(digest.sha256):
+                existing = await get_model(self._store, digest.sha256)
+                if existing is not None and strategy is None:
+                    return Conflict(digest.sha256, existing, pending)
+                if existing is not None and strategy is Strategy.DELETE:
+                    await self._forget(pending)
+                    return Imported(digest.sha256, ImportAction.DELETED, existing, [])
+                return await self._promote(pending, digest, existing, strategy)
+
+    async def _digest_of(self, pending: PendingImport) -> FileDigest:
+        """The file's digest, from the row's cache when it was computed for this very file."""
+        stamp = await self._hasher.stamp(pending.path)
+        cached = await hash_cache(self._store, pending.id)
+        if cached is not None and (cached.size_bytes, cached.mtime_ns) == (
+            stamp.size_bytes,
+            stamp.mtime_ns,
+        ):
+            return FileDigest(cached.sha256, stamp)
+        digest = await self._hasher.digest(pending.path)
+        async with self._store.transaction() as conn:
+            cache = HashCache(digest.sha256, digest.stamp.size_bytes, digest.stamp.mtime_ns)
+            await save_hash_cache(conn, pending.id, cache)
+        return digest
+
+    async def _promote(
+        self,
+        pending: PendingImport,
+        digest: FileDigest,
+        existing: Model | None,
+        strategy: Strategy | None,
+    ) -> Imported:
+        originals = await images_of_pending(self._store, [pending.id])
+        encoded, problems = await self._encode(originals[pending.id])
+        action = (
+            ImportAction.CREATED
+            if existing is None
+            else ImportAction.OVERRIDDEN
+            if strategy is Strategy.OVERRIDE
+            else ImportAction.MERGED
+        )
+        model = _promoted_model(pending, digest, existing, action)
+        async with self._gallery.editing(digest.sha256) as current:
+            rewrite = await self._gallery.prepare(
+                digest.sha256, current, _slots(current, encoded, action)
+            )
+            try:
+                async with self._store.transaction() as conn:
+                    await self._write_model(conn, model, action)
+                    await link_model_tags(
+                        conn, model.sha256, await pending_tag_ids(conn, pending.id)
+                    )
+                    await self._gallery.commit(conn, rewrite)
+                    await delete_pending(conn, pending.id)
+            except BaseException:
+                await self._gallery.discard(rewrite)
+                raise
+        await self._workers.run(_remove_files, self._pending_dir, originals[pending.id])
+        return Imported(digest.sha256, action, model, problems)
+
+    async def _forget(self, pending: PendingImport) -> None:
+        originals = await images_of_pending(self._store, [pending.id])
+        async with self._store.transaction() as conn:
+            await delete_pending(conn, pending.id)
+        await self._workers.run(_remove_files, self._pending_dir, originals[pending.id])
+
+    async def _write_model(
+        self, conn: aiosqlite.Connection, model: Model, action: ImportAction
+    ) -> None:
+        if action is ImportAction.CREATED:
+            await insert_model(conn, model)
+        else:
+            await update_model(conn, model)
+
+    async def _encode(
+        self, originals: list[PendingImage]
+    ) -> tuple[list[EncodedImage], list[ImageProblem]]:
+        """Every pending image as WebP tiers, in parallel; the ones that fail are reported."""
+        results = await asyncio.gather(
+            *(
+                self._workers.run(_encode_file, self._pending_dir / image.file_name)
+                for image in originals
+            ),
+            return_exceptions=True,
+        )
+        encoded: list[EncodedImage] = []
+        problems: list[ImageProblem] = []
+        for image, result in zip(originals, results, strict=True):
+            if isinstance(result, EncodedImage):
+                encoded.append(result)
+            elif isinstance(result, ImageRejected | OSError):
+                problems.append(ImageProblem(image.file_name, str(result)))
+            else:
+                raise result
+        return encoded, problems
+
+
+def _promoted_model(
+    pending: PendingImport, digest: FileDigest, existing: Model | None, action: ImportAction
+) -> Model:
+    now = datetime.now(UTC)
+    incoming = Model(
+        sha256=digest.sha256,
+        path=pending.path,
+        name=pending.name,
+        type=pending.type,
+        size_bytes=digest.stamp.size_bytes,  # measured now, truer than what was recorded
+        created_at=pending.created_at,
+        updated_at=now,
+        meta=pending.meta,
+    )
+    if existing is None:
+        return incoming
+    if action is ImportAction.OVERRIDDEN:
+        return replace(incoming, created_at=existing.created_at)
+    return Model(
+        sha256=existing.sha256,
+        path=merge_value(existing.path, incoming.path),
+        name=merge_value(existing.name, incoming.name),
+        type=merge_value(existing.type, incoming.type),
+        size_bytes=merge_value(existing.size_bytes, incoming.size_bytes),
+        created_at=existing.created_at,
+        updated_at=now,
+        meta=merge_meta(existing.meta, incoming.meta),
+    )
+
+
+def _slots(
+    current: list[SampleImage], encoded: list[EncodedImage], action: ImportAction
+) -> list[Slot]:
+    """The gallery each action leaves, seq by seq."""
+    unique = _first_of_each(encoded)
+    if action is ImportAction.MERGED:
+        have = {image.source_digest for image in current}
+        return [
+            *(Keep(image.seq) for image in current),
+            *(Put(e) for e in unique if e.source_digest not in have),
+        ]
+    placed = {image.source_digest for image in unique}
+    kept = [
+        Keep(image.seq) for image in current[len(unique) :] if image.source_digest not in placed
+    ]
+    return [*(Put(image) for image in unique), *kept]
+
+
+def _first_of_each(encoded: list[EncodedImage]) -> list[EncodedImage]:
+    """The pictures in order, each content once (the same picture listed twice is one)."""
+    first: dict[str, EncodedImage] = {}
+    for image in encoded:
+        first.setdefault(image.source_digest, image)
+    return list(first.values())
+
+
+def _encode_file(path: Path) -> EncodedImage:
+    return encode_tiers(path.read_bytes())
+
+
+def _remove_files(folder: Path, images: list[PendingImage]) -> None:
+    for image in images:
+        (folder / image.file_name).unlink(missing_ok=True)
