@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from domain.errors import InvalidSha256, ModelFileMissing, ModelFileUnreadable
 from domain.workers import Workers
@@ -101,12 +102,15 @@ class Hasher:
     def _hash(self, path: str, expected: FileStamp) -> FileDigest:
         with self._lock:
             self._active += 1
-            alone = self._active == 1
         try:
-            return _hash_file(path, expected, read_ahead=alone, on_read=self._count)
+            return _hash_file(path, expected, read_ahead=self._alone, on_read=self._count)
         finally:
             with self._lock:
                 self._active -= 1
+
+    def _alone(self) -> bool:
+        """Asked before every chunk: read ahead only while no other file is being hashed."""
+        return self._active == 1
 
     def _count(self, size: int) -> None:
         with self._lock:
@@ -126,7 +130,11 @@ def _stamp_of(path: str) -> FileStamp:
 
 
 def _hash_file(
-    path: str, expected: FileStamp, *, read_ahead: bool, on_read: Callable[[int], None]
+    path: str,
+    expected: FileStamp,
+    *,
+    read_ahead: Callable[[], bool],
+    on_read: Callable[[int], None],
 ) -> FileDigest:
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -138,7 +146,11 @@ def _hash_file(
         ) from None
     try:
         _advise(descriptor, "POSIX_FADV_SEQUENTIAL")
-        digest = (_hash_reading_ahead if read_ahead else _hash_inline)(descriptor, on_read)
+        sha = hashlib.sha256()
+        if read_ahead():
+            _hash_reading_ahead(sha, descriptor, read_ahead, on_read)
+        _hash_inline(sha, descriptor, on_read)  # the rest, if reading ahead stopped early
+        digest = sha.hexdigest()
         after = FileStamp.of(os.fstat(descriptor))
     except OSError as error:
         raise ModelFileUnreadable(path, f"Reading {path} failed: {error.strerror}.") from None
@@ -150,52 +162,56 @@ def _hash_file(
     return FileDigest(digest, after)
 
 
-def _hash_inline(descriptor: int, on_read: Callable[[int], None]) -> str:
-    sha = hashlib.sha256()
+def _hash_inline(sha: Any, descriptor: int, on_read: Callable[[int], None]) -> None:
+    """Read and hash on this thread, from the file's current position to its end."""
     buffer = bytearray(CHUNK_BYTES)
     view = memoryview(buffer)
     while size := os.readv(descriptor, [buffer]):
         sha.update(view[:size])
         on_read(size)
-    return sha.hexdigest()
 
 
-def _hash_reading_ahead(descriptor: int, on_read: Callable[[int], None]) -> str:
-    """Hash on this thread while a reader thread fills the next buffers."""
-    sha = hashlib.sha256()
+# What the reader hands the hashing thread: a filled buffer and its length, the error that
+# stopped it, or None when it stopped early and the hashing thread reads the rest itself.
+_Chunk = tuple[bytearray, int] | BaseException | None
+
+
+def _hash_reading_ahead(
+    sha: Any, descriptor: int, keep_going: Callable[[], bool], on_read: Callable[[int], None]
+) -> None:
+    """Hash on this thread while a reader thread fills the next buffers, as long as
+    `keep_going()` says so; then leave the file's position where the reader stopped."""
     empty: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-    full: queue.SimpleQueue[tuple[bytearray, int] | BaseException] = queue.SimpleQueue()
+    full: queue.SimpleQueue[_Chunk] = queue.SimpleQueue()
     for _ in range(_READ_AHEAD_BUFFERS):
         empty.put(bytearray(CHUNK_BYTES))
-    stop = threading.Event()
 
     def read() -> None:
         try:
-            while not stop.is_set():
+            while keep_going():
                 buffer = empty.get()
-                size = os.readv(descriptor, [buffer])
+                size = os.readv(descriptor, [buffer]) if buffer else 0
                 full.put((buffer, size))
                 if size == 0:
                     return
+            full.put(None)
         except BaseException as error:  # handed to the hashing thread, which raises it
             full.put(error)
 
     reader = threading.Thread(target=read, name="hash-read-ahead", daemon=True)
     reader.start()
     try:
-        while True:
-            item = full.get()
+        while (item := full.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             buffer, size = item
             if size == 0:
-                return sha.hexdigest()
+                return
             sha.update(memoryview(buffer)[:size])
             on_read(size)
             empty.put(buffer)
     finally:
-        stop.set()
-        empty.put(bytearray(0))  # wake the reader if it waits for a buffer
+        empty.put(bytearray(0))  # wake the reader if it still waits for a buffer
         reader.join()
 
 

@@ -40,7 +40,7 @@ def test_the_digest_is_sha256_of_the_bytes(tmp_path: Path, size: int, read_ahead
     path = a_file(tmp_path, size)
     counted: list[int] = []
     digest = _hash_file(
-        str(path), _stamp_of(str(path)), read_ahead=read_ahead, on_read=counted.append
+        str(path), _stamp_of(str(path)), read_ahead=lambda: read_ahead, on_read=counted.append
     )
     assert digest.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert sum(counted) == size and digest.stamp.size_bytes == size
@@ -83,3 +83,16 @@ async def test_missing_and_unreadable_files_are_told_apart(hasher: Hasher, tmp_p
         locked.chmod(0)
         with pytest.raises(ModelFileUnreadable):
             await hasher.digest(str(locked))
+
+
+def test_reading_ahead_can_stop_half_way_and_the_digest_stays_right(tmp_path: Path) -> None:
+    """Another file starting to hash makes the read-ahead hand over mid-file."""
+    path = a_file(tmp_path, 7 * CHUNK_BYTES + 5)
+    asked = iter([True, True, True, False])  # the first ask decides to read ahead at all
+    digest = _hash_file(
+        str(path),
+        _stamp_of(str(path)),
+        read_ahead=lambda: next(asked, False),
+        on_read=lambda _: None,
+    )
+    assert digest.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
