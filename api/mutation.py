@@ -22,6 +22,7 @@ from api.types.problems import (
     MigrationRefused,
     ModelFileProblem,
     ModelNotFound,
+    ModelPathTaken,
     PendingImportNotFound,
     SampleImageNotFound,
     outcome,
@@ -71,7 +72,7 @@ MigrateLegacyDbResult = Annotated[
 
 
 ImportAModelResult = Annotated[
-    ImportResult | Conflict | Locked | PendingImportNotFound | ModelFileProblem,
+    ImportResult | Conflict | Locked | PendingImportNotFound | ModelFileProblem | ModelPathTaken,
     strawberry.union(
         "ImportAModelResult",
         description="The import, the conflict to resolve, or why it did not run.",

@@ -158,3 +158,18 @@ class ModelFileMissing(ModelFileProblem):
 
 class ModelFileUnreadable(ModelFileProblem):
     code = "MODEL_FILE_UNREADABLE"
+
+
+class ModelPathTaken(UserError):
+    """Another model of the library is recorded at the pending file's path: the file there
+    was replaced by other content. Nothing was changed; the user decides which to keep."""
+
+    code = "MODEL_PATH_TAKEN"
+
+    def __init__(self, path: str, other_sha256: str) -> None:
+        super().__init__(
+            f"The library has another model (SHA-256 {other_sha256}) at {path}: the file there "
+            "now has other content. Delete or move that model, or drop this pending import "
+            "with strategy DELETE."
+        )
+        self.path, self.other_sha256 = path, other_sha256

@@ -29,7 +29,12 @@ from pathlib import Path
 
 import aiosqlite
 
-from domain.errors import ImageRejected, PendingImportBusy, PendingImportNotFound
+from domain.errors import (
+    ImageRejected,
+    ModelPathTaken,
+    PendingImportBusy,
+    PendingImportNotFound,
+)
 from domain.gallery import Gallery, Keep, Put, Slot
 from domain.hashing import FileDigest, Hasher
 from domain.image_pipeline import EncodedImage, encode_tiers
@@ -37,7 +42,13 @@ from domain.locks import KeyedLocks
 from domain.merge_rules import merge_meta, merge_value
 from domain.records import Model, PendingImage, PendingImport, SampleImage
 from domain.store import Store
-from domain.store.models import get_model, insert_model, link_model_tags, update_model
+from domain.store.models import (
+    get_model,
+    insert_model,
+    link_model_tags,
+    other_model_at,
+    update_model,
+)
 from domain.store.pending import (
     HashCache,
     delete_pending,
@@ -177,6 +188,9 @@ class Promoter:
     async def _write_model(
         self, conn: aiosqlite.Connection, model: Model, action: ImportAction
     ) -> None:
+        other = await other_model_at(conn, model.path, model.sha256)
+        if other is not None:
+            raise ModelPathTaken(model.path, other)
         if action is ImportAction.CREATED:
             await insert_model(conn, model)
         else:

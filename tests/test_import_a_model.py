@@ -296,3 +296,21 @@ async def test_two_files_with_the_same_content_at_once_make_one_model(
     assert sorted(r["__typename"] for r in results) == ["Conflict", "ImportResult"]
     models = await shelf.data("{ models { totalCount } pendingImports { totalCount } }")
     assert models["models"]["totalCount"] == 1 and models["pendingImports"]["totalCount"] == 1
+
+
+async def test_a_file_replaced_in_place_is_a_typed_problem(shelf: Shelf, tmp_path: Path) -> None:
+    """The library has a model at a path; the file there now has other content."""
+    pending = await pending_file(shelf, tmp_path, 1, b"version one")
+    await import_a_model(shelf, 1)
+    await pending_file(shelf, tmp_path / "elsewhere", 2, b"version two", images=[picture(RED)])
+    async with shelf.store.transaction() as conn:  # as Stage 1 records a legacy row's path
+        await conn.execute("UPDATE pending_import SET path = ? WHERE id = 2", (pending.path,))
+    Path(pending.path).write_bytes(b"version two")
+
+    result = await import_a_model(shelf, 2)
+
+    assert result["__typename"] == "ModelPathTaken" and result["code"] == "MODEL_PATH_TAKEN"
+    assert (await shelf.data(PENDING, id=2))["pendingImport"]["images"] == [{"filename": "2_0.png"}]
+    assert (await shelf.data("{ models { totalCount } }"))["models"]["totalCount"] == 1
+    assert (shelf.config.pending_images_dir / "2_0.png").exists()
+    assert not list(shelf.config.images_dir.glob("*.webp"))

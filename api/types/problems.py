@@ -129,6 +129,21 @@ class ModelFileProblem(Problem):
         return cls(code=error.code, message=str(error), path=error.path)
 
 
+@strawberry.type(
+    description="Another model is recorded at the pending file's path (the file there now has "
+    "other content); nothing was changed."
+)
+class ModelPathTaken(Problem):
+    path: str = strawberry.field(description="The path both claim.")
+    other_sha256: str = strawberry.field(description="The SHA-256 of the model recorded there.")
+
+    @classmethod
+    def of(cls, error: errors.ModelPathTaken) -> ModelPathTaken:
+        return cls(
+            code=error.code, message=str(error), path=error.path, other_sha256=error.other_sha256
+        )
+
+
 def problem_of(error: errors.UserError) -> Problem:
     """The union member for a domain error."""
     match error:
@@ -150,6 +165,8 @@ def problem_of(error: errors.UserError) -> Problem:
             return PendingImportNotFound.of(error)
         case errors.ModelFileProblem():
             return ModelFileProblem.of(error)
+        case errors.ModelPathTaken():
+            return ModelPathTaken.of(error)
         case _:
             return InvalidInput.of(error)
 

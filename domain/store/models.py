@@ -153,6 +153,16 @@ async def all_model_keys(conn: aiosqlite.Connection) -> tuple[set[str], set[str]
     return {row[0] for row in pairs}, {row[1] for row in pairs}
 
 
+async def other_model_at(conn: aiosqlite.Connection, path: str, sha256: str) -> str | None:
+    """The digest of a model other than `sha256` recorded at `path`, if there is one."""
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT sha256 FROM models WHERE path = ? AND sha256 <> ?", (path, sha256)
+        )
+    )
+    return rows[0][0] if rows else None
+
+
 async def model_exists(conn: aiosqlite.Connection, sha256: str) -> bool:
     rows = await conn.execute_fetchall("SELECT 1 FROM models WHERE sha256 = ?", (sha256,))
     return bool(list(rows))
