@@ -23,6 +23,7 @@ mutation($db: String!, $images: String) {
       modelsImported pendingCreated tagsImported imagesConverted imagesCopied imagesMissing
       imagesFailed duplicates alreadyImported nothingNew legacyImagesDir
       issues { legacyId kind message }
+      issueCounts { kind count }
     }
     ... on Problem { code message }
   }
@@ -163,6 +164,11 @@ async def test_a_legacy_library_is_carried_over_losing_nothing(
         (8, "UNKNOWN_TAG"),
         (1, "MISSING_MODEL_FILE"),
     } <= kinds
+    assert report["issueCounts"] == [
+        {"kind": kind, "count": sum(issue["kind"] == kind for issue in report["issues"])}
+        for kind in sorted({issue["kind"] for issue in report["issues"]})
+    ]
+    assert {"kind": "MISSING_MODEL_FILE", "count": 7} in report["issueCounts"]
     assert fingerprint(legacy) == before  # not a byte of the legacy folder changed
 
     library = await shelf.data(LIBRARY)

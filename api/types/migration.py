@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from enum import Enum
 
@@ -28,6 +29,12 @@ class MigrationIssue:
     @classmethod
     def of(cls, issue: Issue) -> MigrationIssue:
         return cls(legacy_id=issue.legacy_id, kind=issue.kind, message=issue.message)
+
+
+@strawberry.type(description="How many issues of one kind a run met.")
+class MigrationIssueCount:
+    kind: str = strawberry.field(description="The kind of issue, as in MigrationIssue.kind.")
+    count: int = strawberry.field(description="How many of them.")
 
 
 @strawberry.type(
@@ -65,6 +72,13 @@ class MigrationReport:
     issues: list[MigrationIssue] = strawberry.field(description="Every issue, row by row.")
     rows_seconds: float = strawberry.field(description="Time spent reading and writing rows.")
     images_seconds: float = strawberry.field(description="Time spent on images.")
+
+    @strawberry.field(
+        description="The issues counted by kind, in kind order: a long list, summed up."
+    )
+    def issue_counts(self) -> list[MigrationIssueCount]:
+        counts = Counter(issue.kind for issue in self.issues)
+        return [MigrationIssueCount(kind=kind, count=counts[kind]) for kind in sorted(counts)]
 
     @strawberry.field(
         description="True when this run found nothing left to do: the database was imported before."
