@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from domain.config import DATA_DIR_ENV, Config
+from domain.errors import StoreError
 
 DEFAULT_HOST = "127.0.0.1"  # local only: the library holds personal file paths
 DEFAULT_PORT = 8000
@@ -21,12 +23,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(args.run(args) or 0)
 
 
-def _serve(args: argparse.Namespace) -> None:
+def _serve(args: argparse.Namespace) -> int:
     # Imported here so that `export-schema` and `--help` do not pay for the server's imports.
     from api.app import create_app
 
     config = Config.resolve(args.data_dir)
     print(f"Model Shelf: library in {config.data_dir}", file=sys.stderr)
+    problem = asyncio.run(_library_problem(config))
+    if problem is not None:  # said plainly, not as a traceback from inside the server
+        print(f"Model Shelf cannot open its library: {problem}", file=sys.stderr)
+        return 2
     print(f"GraphQL and playground: http://{args.host}:{args.port}/graphql", file=sys.stderr)
     # uvicorn stops gracefully on SIGINT and SIGTERM: it gives open requests a few seconds
     # to finish, then runs the app's shutdown, which stops a legacy import (the next run
@@ -38,6 +44,21 @@ def _serve(args: argparse.Namespace) -> None:
         log_level=args.log_level,
         timeout_graceful_shutdown=args.shutdown_grace,
     )
+    return 0
+
+
+async def _library_problem(config: Config) -> str | None:
+    """Why the library cannot be opened (not ours, too new, not SQLite, SQLite too old), or
+    None; opening it also brings its schema up to date before the server starts."""
+    from domain.store import Store
+
+    try:
+        config.create_folders()
+        store = await Store.open(config.db_path, readers=1)
+    except (StoreError, OSError) as error:
+        return str(error)
+    await store.close()
+    return None
 
 
 def _export_schema(args: argparse.Namespace) -> None:

@@ -58,3 +58,12 @@ def test_export_schema_writes_a_file(tmp_path: Path) -> None:
     target = tmp_path / "schema.graphql"
     assert main(["export-schema", "--output", str(target)]) == 0
     assert target.read_text(encoding="utf-8") == SCHEMA_FILE.read_text(encoding="utf-8")
+
+
+def test_a_library_that_cannot_be_opened_is_said_plainly(tmp_path: Path) -> None:
+    (tmp_path / "library.db").write_text("these are not the bytes of a database")
+    server = start_server("--port", str(free_port()), "--data-dir", str(tmp_path))
+    output, _ = server.communicate(timeout=30)
+    assert server.returncode == 2
+    assert "cannot open its library" in output and "is not a SQLite database" in output
+    assert "Traceback" not in output
