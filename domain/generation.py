@@ -65,12 +65,16 @@ def read_generation(image: Image.Image) -> JsonObject | None:
     `prompt`, `negativePrompt`, `steps`, `sampler`, `scheduler`, `cfgScale`, `seed`, `width`,
     `height`, `model` and, for A1111, `modelHash` and `params` (every setting, as text).
     `truncated` is true when the stored data is incomplete because it exceeded a cap.
+    `seedText` repeats `seed` as a string: seeds run to 2^64, and JavaScript clients read
+    JSON numbers as doubles, exact only up to 2^53.
 
     A1111 text chunks are tried first: ComfyUI nodes that also write one do so on purpose,
     and it is the format other tools (and users) already read."""
     for reader in (_from_a1111_text, _from_comfyui, _from_novelai, _from_exif_user_comment):
         found = reader(image.info)
         if found is not None:
+            if isinstance(found.get("seed"), int):
+                found["seedText"] = str(found["seed"])
             return found
     return None
 

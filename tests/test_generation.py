@@ -29,6 +29,7 @@ INFOTEXT_PARSED: dict[str, Any] = {
     "sampler": "DPM++ 2M Karras",
     "cfgScale": 7.0,
     "seed": 1234567890,
+    "seedText": str(1234567890),
     "width": 512,
     "height": 768,
     "model": "sd_xl_base_1.0",
@@ -54,6 +55,7 @@ COMFYUI_PROMPT: dict[str, Any] = {
     "3": {
         "inputs": {
             "seed": 156680208700286,
+            "seedText": str(156680208700286),
             "steps": 20,
             "cfg": 8,
             "sampler_name": "euler",
@@ -154,6 +156,7 @@ COMFYUI_FIELDS: dict[str, Any] = {
     "scheduler": "normal",
     "cfgScale": 8.0,
     "seed": 156680208700286,
+    "seedText": str(156680208700286),
     "model": "v1-5-pruned-emaonly.safetensors",
     "width": 512,
     "height": 768,
@@ -212,6 +215,7 @@ def test_a1111_text_outside_latin_1_is_read_from_an_itxt_chunk() -> None:
         "sampler": "Euler a",
         "cfgScale": 6.5,
         "seed": 7,
+        "seedText": str(7),
         "params": {"Steps": "20", "Sampler": "Euler a", "CFG scale": "6.5", "Seed": "7"},
         "raw": text,
     }
@@ -234,6 +238,7 @@ def test_multi_line_prompt_without_negative_prompt() -> None:
         "scheduler": "Karras",
         "cfgScale": 5.5,
         "seed": -1,
+        "seedText": str(-1),
         "width": 1024,
         "height": 1024,
         "params": {
@@ -420,6 +425,7 @@ def test_comfyui_advanced_sampler_with_a_computed_prompt() -> None:
         "scheduler": "karras",
         "cfgScale": 4.5,
         "seed": 2**63 + 5,
+        "seedText": str(2**63 + 5),
         "raw": {"prompt": graph},
     }
 
@@ -509,6 +515,7 @@ def test_novelai_image() -> None:
         "width": 832,
         "scale": 5,
         "seed": 3108291410,
+        "seedText": str(3108291410),
         "sampler": "k_euler_ancestral",
         "noise_schedule": "karras",
         "uc": "lowres, bad anatomy",
@@ -533,6 +540,7 @@ def test_novelai_image() -> None:
         "scheduler": "karras",
         "cfgScale": 5.0,
         "seed": 3108291410,
+        "seedText": str(3108291410),
         "width": 832,
         "height": 1216,
         "model": "NovelAI Diffusion V4 4F49EC75",
@@ -587,3 +595,14 @@ def test_any_metadata_reads_as_strict_json_or_none(
 
     assert parsed is None or parsed["source"] in ("a1111", "comfyui", "novelai")
     json.dumps(parsed, allow_nan=False)
+
+
+def test_a_seed_past_2_53_is_also_given_as_exact_text() -> None:
+    """JavaScript reads JSON numbers as doubles; the text keeps every digit."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "cat\nSteps: 20, Seed: 18446744073709551615, Size: 64x64")
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buffer, "PNG", pnginfo=info)
+    found = read_generation(Image.open(io.BytesIO(buffer.getvalue())))
+    assert found is not None
+    assert found["seed"] == 2**64 - 1 and found["seedText"] == "18446744073709551615"

@@ -45,7 +45,8 @@ class SampleImage:
     height: int = strawberry.field(description="The height of the HIGH tier, in pixels.")
     generation: JSON | None = strawberry.field(
         description="The generation parameters found in the source image (prompt, negative "
-        "prompt, steps, sampler, cfg, seed, size, model, and the raw text), or null."
+        "prompt, steps, sampler, cfg, seed, size, model, and the raw text; `seedText` holds "
+        "the seed exactly, past what a JSON number keeps in JavaScript), or null."
     )
     sha256: strawberry.Private[str]
     source_digest: strawberry.Private[str]
