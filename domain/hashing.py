@@ -49,11 +49,6 @@ def normalize_sha256(value: str) -> str:
     return candidate
 
 
-def is_sha256(value: str) -> bool:
-    """True when `value` is already a canonical digest."""
-    return _SHA256.fullmatch(value) is not None
-
-
 @dataclass(frozen=True, slots=True)
 class FileStamp:
     """What identifies one version of a file without reading it."""
