@@ -69,6 +69,7 @@ from domain.store.pending import (
     insert_pending_image,
     link_many_pending_tags,
     next_pending_image_seq,
+    pending_exists,
 )
 from domain.store.tags import all_tags, insert_tag
 from domain.workers import Workers
@@ -309,6 +310,8 @@ class LegacyMigrator:
             return False
         folder = self._config.pending_images_dir
         async with self._store.transaction() as conn:
+            if not await pending_exists(conn, pending_id):
+                return True  # imported (Stage 2) meanwhile: its task went with it
             seq = await next_pending_image_seq(conn, pending_id)
             name = f"{pending_id}_{seq}{_EXTENSIONS[media_type]}"
             await self._workers.run(_write_into_place, folder / name, data)

@@ -348,3 +348,44 @@ async def test_progress_can_be_followed_while_it_runs(shelf: Shelf, tmp_path: Pa
         "imagesDone": 7,
     }
     assert any(progress["running"] for progress in seen)
+
+
+async def test_importing_a_pending_model_while_stage_1_copies_its_images(
+    shelf: Shelf, tmp_path: Path
+) -> None:
+    """Stage 2 may take a pending import whose originals Stage 1 is still copying."""
+    legacy = tmp_path / "legacy"
+    (legacy / "images").mkdir(parents=True)
+    rows = []
+    for row_id in range(1, 13):
+        model_file = tmp_path / "models" / f"m{row_id}.safetensors"
+        model_file.parent.mkdir(exist_ok=True)
+        model_file.write_bytes(f"model {row_id}".encode())
+        names = [f"p{row_id}_{n}.png" for n in range(3)]
+        for n, name in enumerate(names):
+            (legacy / "images" / name).write_bytes(
+                encode(solid((900, 700), (row_id * 9, n * 60, 90)), "PNG")
+            )
+        rows.append(LegacyRow(row_id, str(model_file), extra={"images": names}))
+    db = create_legacy_db(legacy / "hikaze_mm.sqlite3", rows, [])
+    imported: list[dict[str, Any]] = []
+
+    async def import_during_images() -> None:
+        while True:
+            progress = (await shelf.data("{ legacyMigration { phase imagesDone } }"))[
+                "legacyMigration"
+            ]
+            if progress and progress["phase"] == "IMAGES":
+                break
+            await asyncio.sleep(0.001)
+        query = "mutation { importAModel(id: 12) { __typename } }"
+        imported.append((await shelf.data(query))["importAModel"])
+
+    report, _ = await asyncio.gather(migrate(shelf, db), import_during_images())
+
+    assert report["__typename"] == "MigrationReport" and report["pendingCreated"] == 12
+    assert imported == [{"__typename": "ImportResult"}]
+    counts = await shelf.data("{ models { totalCount } pendingImports { totalCount } }")
+    assert counts["models"]["totalCount"] == 1 and counts["pendingImports"]["totalCount"] == 11
+    owed = await shelf.store.fetch_one("SELECT count(*) FROM legacy_image_tasks")
+    assert owed is not None and owed[0] == 0

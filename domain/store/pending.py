@@ -152,6 +152,11 @@ async def all_pending_keys(conn: aiosqlite.Connection) -> tuple[set[int], set[st
     return {row[0] for row in rows}, {row[1] for row in rows}
 
 
+async def pending_exists(conn: aiosqlite.Connection, pending_id: int) -> bool:
+    rows = await conn.execute_fetchall("SELECT 1 FROM pending_import WHERE id = ?", (pending_id,))
+    return bool(list(rows))
+
+
 async def next_pending_image_seq(conn: aiosqlite.Connection, pending_id: int) -> int:
     rows = list(
         await conn.execute_fetchall(
