@@ -134,9 +134,10 @@ class PendingImportBusy(UserError):
 
     code = "LOCKED"
 
-    def __init__(self, pending_id: int) -> None:
+    def __init__(self, pending_id: int, reason: str = "") -> None:
         super().__init__(
-            f"Pending import {pending_id} is being imported by another call; "
+            reason
+            or f"Pending import {pending_id} is being imported by another call; "
             "try again when it ends."
         )
         self.pending_id = pending_id

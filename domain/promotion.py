@@ -42,6 +42,7 @@ from domain.locks import KeyedLocks
 from domain.merge_rules import merge_meta, merge_value
 from domain.records import Model, PendingImage, PendingImport, SampleImage
 from domain.store import Store
+from domain.store.legacy import images_owed_to_pending
 from domain.store.models import (
     get_model,
     insert_model,
@@ -118,6 +119,7 @@ class Promoter:
             pending = await get_pending(self._store, pending_id)
             if pending is None:
                 raise PendingImportNotFound(pending_id)
+            await self._refuse_while_stage_1_owes_images(pending_id)
             digest = await self._digest_of(pending)
             pending = replace(pending, sha256=digest.sha256)
             async with self._digest_locks.hold(digest.sha256):
@@ -128,6 +130,16 @@ class Promoter:
                     await self._forget(pending)
                     return Imported(digest.sha256, ImportAction.DELETED, existing, [])
                 return await self._promote(pending, digest, existing, strategy)
+
+    async def _refuse_while_stage_1_owes_images(self, pending_id: int) -> None:
+        """Its legacy images not all copied yet: importing now would lose the rest."""
+        owed = await images_owed_to_pending(self._store, pending_id)
+        if owed:
+            raise PendingImportBusy(
+                pending_id,
+                f"The legacy import still owes pending import {pending_id} {owed} image(s): "
+                "wait for it to finish (or run migrateLegacyDb again if it was cut short).",
+            )
 
     async def _digest_of(self, pending: PendingImport) -> FileDigest:
         """The file's digest, from the row's cache when it was computed for this very file."""

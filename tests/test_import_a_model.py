@@ -314,3 +314,22 @@ async def test_a_file_replaced_in_place_is_a_typed_problem(shelf: Shelf, tmp_pat
     assert (await shelf.data("{ models { totalCount } }"))["models"]["totalCount"] == 1
     assert (shelf.config.pending_images_dir / "2_0.png").exists()
     assert not list(shelf.config.images_dir.glob("*.webp"))
+
+
+async def test_a_pending_import_still_owed_legacy_images_is_locked(
+    shelf: Shelf, tmp_path: Path
+) -> None:
+    await pending_file(shelf, tmp_path, 4, b"model")
+    async with shelf.store.transaction() as conn:  # what a cut-short legacy import leaves
+        await conn.execute(
+            "INSERT INTO legacy_sources (id, path, first_run_at, last_run_at)"
+            " VALUES (1, '/l', 0, 0)"
+        )
+        await conn.execute(
+            "INSERT INTO legacy_image_tasks"
+            " (source_id, legacy_id, position, source_path, pending_id)"
+            " VALUES (1, 4, 0, '/l/images/a.png', 4)"
+        )
+    result = await import_a_model(shelf, 4)
+    assert result["__typename"] == "Locked" and "legacy import still owes" in result["message"]
+    assert (await shelf.data(PENDING, id=4))["pendingImport"] is not None

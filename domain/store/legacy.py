@@ -74,5 +74,13 @@ async def owed_image_tasks(store: Store, source_id: int) -> list[ImageTask]:
     return [ImageTask(*row) for row in rows]
 
 
+async def images_owed_to_pending(store: Store, pending_id: int) -> int:
+    """How many legacy images Stage 1 has still to copy for this pending import."""
+    row = await store.fetch_one(
+        "SELECT count(*) FROM legacy_image_tasks WHERE pending_id = ?", (pending_id,)
+    )
+    return 0 if row is None else int(row[0])
+
+
 async def finish_image_task(conn: aiosqlite.Connection, task_id: int) -> None:
     await conn.execute("DELETE FROM legacy_image_tasks WHERE id = ?", (task_id,))
