@@ -55,6 +55,11 @@ def close(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 2
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=False))
 
 
+def same_colors(actual: list[tuple[int, ...]], expected: list[tuple[int, int, int]]) -> bool:
+    """Each picture's colour close to the expected one, in order."""
+    return len(actual) == len(expected) and all(map(close, actual, expected))
+
+
 def with_orientation(image: Image.Image, orientation: int, format: str = "JPEG") -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation

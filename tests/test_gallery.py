@@ -13,7 +13,7 @@ from PIL import PngImagePlugin
 from domain.gallery import Gallery
 from domain.image_tiers import Quality, tier_file_name
 from tests.conftest import Shelf, running_shelf
-from tests.images import BLUE, GREEN, RED, YELLOW, close, encode, quadrants, solid
+from tests.images import BLUE, GREEN, RED, YELLOW, close, encode, quadrants, same_colors, solid
 from tests.seed import add_model
 
 RESULT = """
@@ -62,10 +62,6 @@ async def add(shelf: Shelf, sha256: str, data: bytes) -> dict[str, Any]:
 async def colors_of_gallery(shelf: Shelf, sha256: str) -> list[tuple[int, ...]]:
     """The colour of each picture, read back over HTTP through each picture's own URL."""
     return await shelf.colors((await shelf.data(GALLERY, sha=sha256))["model"]["sampleImages"])
-
-
-def same_colors(actual: list[tuple[int, ...]], expected: list[tuple[int, int, int]]) -> bool:
-    return len(actual) == len(expected) and all(map(close, actual, expected))
 
 
 def files_of(shelf: Shelf, sha256: str) -> set[str]:

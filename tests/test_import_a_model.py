@@ -12,7 +12,7 @@ from typing import Any
 from domain.records import PendingImage, PendingImport, Tag
 from domain.store.pending import insert_pending, insert_pending_image, link_pending_tags
 from tests.conftest import Shelf
-from tests.images import BLUE, GREEN, RED, YELLOW, close, encode, solid
+from tests.images import BLUE, GREEN, RED, YELLOW, encode, same_colors, solid
 from tests.seed import EPOCH, add_tags
 
 IMPORT = """
@@ -77,10 +77,6 @@ async def import_a_model(
         "importAModel"
     ]
     return result
-
-
-def same_colors(actual: list[tuple[int, ...]], expected: list[tuple[int, int, int]]) -> bool:
-    return len(actual) == len(expected) and all(map(close, actual, expected))
 
 
 async def test_a_new_file_becomes_a_model(shelf: Shelf, tmp_path: Path) -> None:
