@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from functools import partial
 
-from graphql import build_schema, lexicographic_sort_schema, print_schema
+from graphql import GraphQLError, build_schema, lexicographic_sort_schema, print_schema
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -36,6 +38,21 @@ GUARD_RULES = [
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
 ]
 
+
+class ParserCacheKeepingErrors(ParserCache):
+    """Strawberry's parser cache parses before its hook yields, so a syntax error escapes the
+    operation's extensions and reaches the client without `extensions.code`. A document that
+    does not parse is left to Strawberry's own parse, which reports it as a result."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
 schema = Schema(
     query=Query,
     mutation=Mutation,
@@ -45,7 +62,7 @@ schema = Schema(
         partial(AddValidationRules, GUARD_RULES),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         # Clients send the same few documents again and again; parse and validate each once.
-        partial(ParserCache, maxsize=CACHED_DOCUMENTS),
+        partial(ParserCacheKeepingErrors, maxsize=CACHED_DOCUMENTS),
         partial(ValidationCache, maxsize=CACHED_DOCUMENTS),
         ErrorPolicy,
     ],
