@@ -8,15 +8,11 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from api.body_limit import MAX_REQUEST_BYTES, BodySizeLimit
-from api.context import Context, Loaders
 from api.csrf import RequirePreflight
+from api.graphql_view import GraphQLView
 from api.images import routes as image_routes
 from api.schema import schema
 from domain.config import Config
@@ -29,25 +25,6 @@ from domain.store.database import StatementHook
 from domain.workers import Workers
 
 logger = logging.getLogger("modelshelf")
-
-
-class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app, handing each request the store and fresh DataLoaders."""
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket | None
-    ) -> Context:
-        state = request.app.state
-        http_response = response if isinstance(response, Response) else None
-        return Context(
-            request=request,
-            response=http_response,
-            store=state.store,
-            gallery=state.gallery,
-            migrator=state.migrator,
-            promoter=state.promoter,
-            loaders=Loaders.for_request(state.store),
-        )
 
 
 def create_app(config: Config, *, on_statement: StatementHook | None = None) -> Starlette:
@@ -78,7 +55,7 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
             hash_workers.shutdown()
             await store.close()
 
-    graphql = GraphQLApp(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
+    graphql = GraphQLView(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
