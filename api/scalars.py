@@ -1,11 +1,16 @@
-"""Custom scalars: whole numbers past 32 bits, and the scalar map that binds them."""
+"""Custom scalars: whole numbers past 32 bits, uploaded files, and the map that binds them."""
 
 from __future__ import annotations
 
 from typing import Any, NewType
 
 import strawberry
+from graphql import ValueNode
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
 from strawberry.types.scalar import ScalarDefinition
+
+from domain.errors import quoted
 
 BigInt = NewType("BigInt", int)
 
@@ -20,16 +25,37 @@ def _serialize_big_int(value: int) -> int:
 def _parse_big_int(value: Any) -> int:
     """Accept a JSON number or a string of digits (what a client holding a bigint sends)."""
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"BigInt cannot represent {value!r}: expected a whole number.")
+        raise ValueError(f"BigInt cannot represent {quoted(value)}: expected a whole number.")
     try:
         number = int(value)
     except ValueError:
-        raise ValueError(f"BigInt cannot represent {value!r}: expected a whole number.") from None
+        raise ValueError(
+            f"BigInt cannot represent {quoted(value)}: expected a whole number."
+        ) from None
     if abs(number) > MAX_SAFE_INTEGER:
         raise ValueError(
             f"BigInt {number} is beyond ±(2^53 - 1), which clients cannot hold exactly."
         )
     return number
+
+
+_UPLOAD_HOW = (
+    "send the file as a part of a multipart request (the GraphQL multipart request spec) "
+    "and map it onto this variable"
+)
+
+
+def _parse_upload(value: Any) -> UploadFile:
+    """Only a file part of the request is an upload. Strawberry's own scalar passes any
+    value through, so a string or a number would reach the resolver and fail there."""
+    if not isinstance(value, UploadFile):
+        raise ValueError(f"Upload expects a file, not {quoted(value)}: {_UPLOAD_HOW}.")
+    return value
+
+
+def _refuse_upload_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> None:
+    """A file can never be written into the document itself."""
+    raise ValueError(f"a file cannot be written in the query: {_UPLOAD_HOW}.")
 
 
 SCALARS: dict[object, ScalarDefinition] = {
@@ -41,5 +67,13 @@ SCALARS: dict[object, ScalarDefinition] = {
         ),
         serialize=_serialize_big_int,
         parse_value=_parse_big_int,
+    ),
+    Upload: strawberry.scalar(
+        name="Upload",
+        description="A file sent with the request, as the GraphQL multipart request spec says: "
+        "a part of a multipart/form-data request, mapped onto a variable of this type.",
+        serialize=lambda value: value,
+        parse_value=_parse_upload,
+        parse_literal=_refuse_upload_literal,
     ),
 }

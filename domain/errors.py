@@ -6,6 +6,19 @@ shows it as it is, while any other exception is masked as an internal error.
 
 from __future__ import annotations
 
+# A bad value is quoted in its error message only this far: a 1 MB value must not come back
+# whole, and the start of a value is what tells a person which one it was.
+QUOTE_LIMIT = 60
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`value` as Python quotes it (repr), cut to its first `limit` characters when longer,
+    with how long it really was."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
 
 class UserError(Exception):
     """A request the caller can correct; `code` lets scripts tell the kinds apart."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from domain.errors import InvalidSha256, ModelFileMissing, ModelFileUnreadable
+from domain.errors import InvalidSha256, ModelFileMissing, ModelFileUnreadable, quoted
 from domain.workers import Workers
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -44,7 +44,7 @@ def normalize_sha256(value: str) -> str:
     candidate = value.strip().lower()
     if not _SHA256.fullmatch(candidate):
         raise InvalidSha256(
-            f"{value!r} is not a SHA-256 digest: expected 64 hexadecimal characters."
+            f"{quoted(value)} is not a SHA-256 digest: expected 64 hexadecimal characters."
         )
     return candidate
 

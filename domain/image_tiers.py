@@ -1,9 +1,9 @@
 """The three qualities every sample image is stored in: their sizes, encodings and names.
 
-HIGH is for viewing: at most 2 megapixels, WebP quality 80. MEDIUM and LOW are for grids
-and lists: about 2/3 and 1/3 of HIGH's width and height, at lower WebP qualities, because
-their pixels are viewed smaller. No tier is ever larger than the source, and none is smaller
-than one pixel in either direction.
+HIGH is for viewing: at most 2 megapixels (and no side over WebP's 16,383 pixels), WebP
+quality 80. MEDIUM and LOW are for grids and lists: about 2/3 and 1/3 of HIGH's width and
+height, at lower WebP qualities, because their pixels are viewed smaller. No tier is ever
+larger than the source, and none is smaller than one pixel in either direction.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ class TierSpec:
 
 
 HIGH_MAX_PIXELS = 2_000_000
+# The longest side a WebP image can have (its header stores width and height in 14 bits).
+WEBP_MAX_SIDE = 16_383
 TIERS: dict[Quality, TierSpec] = {
     Quality.HIGH: TierSpec(scale=1.0, webp_quality=80),
     Quality.MEDIUM: TierSpec(scale=0.66, webp_quality=60),
@@ -36,11 +38,16 @@ TIERS: dict[Quality, TierSpec] = {
 
 
 def high_size(width: int, height: int) -> tuple[int, int]:
-    """The HIGH tier's size for a source of this size: the source itself when it has at most
-    2 megapixels, else the largest size of the same aspect within that budget."""
-    if width * height <= HIGH_MAX_PIXELS:
+    """The HIGH tier's size for a source of this size: the source itself when it fits, else
+    the largest size of the same aspect that fits. To fit is to hold at most 2 megapixels
+    and no side over WebP's limit (a 16384×1 panorama is a real sample image)."""
+    factor = min(
+        1.0,
+        math.sqrt(HIGH_MAX_PIXELS / (width * height)),
+        WEBP_MAX_SIDE / max(width, height),
+    )
+    if factor == 1.0:
         return width, height
-    factor = math.sqrt(HIGH_MAX_PIXELS / (width * height))
     return max(1, math.floor(width * factor)), max(1, math.floor(height * factor))
 
 

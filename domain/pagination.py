@@ -14,10 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from domain.errors import InvalidPageRequest
+from domain.errors import InvalidPageRequest, quoted
+from domain.text import is_unicode
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# A cursor holds a sort key (a name, a digest, an id): far below this. A longer one was not
+# handed out by us, and is refused before it is decoded.
+MAX_CURSOR_CHARS = 65_536
+# SQLite integers are 64-bit: a larger key would fail in the query, not compare.
+SQLITE_MIN_INTEGER, SQLITE_MAX_INTEGER = -(2**63), 2**63 - 1
 
 T = TypeVar("T")
 SortKey = tuple[str | int, ...]
@@ -58,28 +64,44 @@ def page_request(
 
 
 def encode_cursor(list_name: str, key: SortKey) -> str:
-    raw = json.dumps([list_name, *key], separators=(",", ":")).encode()
+    raw = json.dumps([list_name, *key], separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(list_name: str, key_types: Sequence[type], cursor: str) -> SortKey:
+    """The sort key a cursor of `list_name` holds. Anything else a client sends as a cursor
+    (truncated, forged, from another list, nested a thousand deep, with a number SQLite
+    cannot hold or text that is not Unicode) is an `InvalidPageRequest`, never a crash."""
     refusal = InvalidPageRequest(
-        f"{cursor!r} is not a cursor of {list_name}: pass an `endCursor` or `cursor` "
+        f"{quoted(cursor)} is not a cursor of {list_name}: pass an `endCursor` or `cursor` "
         "that this list returned."
     )
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise refusal
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError, binascii.Error):
+    except (ValueError, UnicodeError, binascii.Error, RecursionError):
         raise refusal from None
     if not isinstance(decoded, list) or len(decoded) != len(key_types) + 1:
         raise refusal
     name, *key = decoded
     if name != list_name or not all(
-        type(part) is kind for part, kind in zip(key, key_types, strict=True)
+        _is_key_part(part, kind) for part, kind in zip(key, key_types, strict=True)
     ):
         raise refusal
     return tuple(key)
+
+
+def _is_key_part(part: object, kind: type) -> bool:
+    """True when `part` is of the key's type and something SQLite can compare with it."""
+    if type(part) is not kind:
+        return False
+    if isinstance(part, int):
+        return SQLITE_MIN_INTEGER <= part <= SQLITE_MAX_INTEGER
+    if isinstance(part, str):
+        return is_unicode(part)
+    return True
 
 
 def build_page(

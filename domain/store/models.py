@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 
+from domain.errors import InvalidFilter
 from domain.pagination import Page, PageRequest, build_page, page_request
 from domain.records import Model, from_epoch_ms, to_epoch_ms
 from domain.store.database import Store
@@ -19,6 +20,13 @@ from domain.store.sql import json_list, like_contains, where
 LIST_NAME = "models"
 # Models are listed by name, case-insensitively; the digest breaks ties so the order is total.
 SORT_KEY_TYPES = (str, str)
+
+# Filter bounds. A search is a few words typed into a box; a type is one word; a model
+# carries a handful of tags. Beyond these nothing matches that would not match a shorter
+# filter, and SQLite refuses LIKE patterns past 50,000 bytes.
+MAX_SEARCH_CHARS = 256
+MAX_TYPE_CHARS = 64
+MAX_FILTER_TAGS = 100
 
 _COLUMNS = "sha256, path, name, type, size_bytes, created_at, updated_at, meta_json"
 
@@ -36,12 +44,15 @@ class ModelFilter:
 
     @classmethod
     def of(cls, search: str | None, tag_ids: Iterable[int] | None, type: str | None) -> ModelFilter:
-        """Normalize what a client sent: blank text means no condition, repeated tags count once."""
-        return cls(
-            search=(search or "").strip() or None,
-            tag_ids=tuple(dict.fromkeys(tag_ids or ())),
-            type=(type or "").strip().lower() or None,
-        )
+        """Normalize what a client sent: blank text means no condition, repeated tags count
+        once. Bounded, so that no filter costs more than a person could mean by it."""
+        search = (search or "").strip() or None
+        type = (type or "").strip().lower() or None
+        unique_tags = tuple(dict.fromkeys(tag_ids or ()))
+        _refuse_beyond(search, MAX_SEARCH_CHARS, "`search`", "characters")
+        _refuse_beyond(type, MAX_TYPE_CHARS, "`type`", "characters")
+        _refuse_beyond(unique_tags, MAX_FILTER_TAGS, "`tagIds`", "tags")
+        return cls(search=search, tag_ids=unique_tags, type=type)
 
     def clauses(self) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
@@ -60,6 +71,11 @@ class ModelFilter:
             )
             params += [json_list(self.tag_ids), len(self.tag_ids)]
         return clauses, params
+
+
+def _refuse_beyond(value: Sized | None, limit: int, name: str, unit: str) -> None:
+    if value is not None and len(value) > limit:
+        raise InvalidFilter(f"{name} holds at most {limit} {unit}; got {len(value):,}.")
 
 
 def models_page_request(first: int | None, after: str | None) -> PageRequest:
