@@ -20,8 +20,6 @@ message):
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +27,7 @@ from cross_web import HTTPException
 from starlette.datastructures import UploadFile
 from strawberry.http import GraphQLRequestData
 
+from domain import strict_json
 from domain.errors import quoted
 from domain.text import is_unicode
 
@@ -78,8 +77,8 @@ def read_json(data: str | bytes) -> Any:
     """The value of a JSON text a client sent, or `RequestRefused` saying what is wrong."""
     text = _utf8(data) if isinstance(data, bytes) else data
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except RecursionError:
+        value = strict_json.loads(text)
+    except strict_json.JsonTooDeep:
         raise _too_deep() from None
     except ValueError as error:  # malformed, or an integer past Python's digit limit
         raise RequestRefused(f"The request is not valid JSON: {error}.", "INVALID_JSON") from None
@@ -95,17 +94,6 @@ def _utf8(data: bytes) -> str:
             f"The request is not valid UTF-8 (byte {error.start}): JSON must be UTF-8.",
             "INVALID_JSON",
         ) from None
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"{quoted(text)} is beyond what a JSON number can hold")
-    return number
 
 
 def _check_values(value: Any) -> None:

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import codecs
 import json
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from PIL import ExifTags, Image
 
+from domain import strict_json
 from domain.records import JsonObject
 
 _Info = Mapping[str | tuple[int, int], Any]
@@ -379,39 +379,10 @@ def _parse_json(text: str) -> Any:
     if len(text) > _MAX_JSON_CHARS:
         return text
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError):
+        value = strict_json.loads(text)
+    except ValueError:
         return text
-    return text if _nests_deeper_than(value, _MAX_JSON_DEPTH) else value
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def _nests_deeper_than(value: object, limit: int) -> bool:
-    """True when objects and arrays nest more than `limit` levels (iterative, so a deep
-    value cannot exhaust the stack here either)."""
-    pending: list[tuple[object, int]] = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, dict):
-            children: Iterable[object] = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children)
-    return False
+    return text if strict_json.nests_deeper_than(value, _MAX_JSON_DEPTH) else value
 
 
 def _capped_raw(raw: dict[str, Any], *, drop_first: tuple[str, ...]) -> JsonObject:
