@@ -12,6 +12,7 @@ constant memory, off the event loop, and never twice for the same answer:
 - Afterwards the kernel is told the file's pages are no longer needed, so hashing a
   500 GB library does not flush everything else out of the page cache.
 - A file that changes while it is hashed is reported, not given a wrong digest.
+- A hash nobody waits for any more (a paused job) stops at its next chunk.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,12 +70,30 @@ class FileDigest:
     stamp: FileStamp
 
 
+class HashAbandoned(Exception):
+    """Nobody waits for this digest any more (every caller was cancelled): the hashing
+    thread stops at its next chunk instead of reading the rest of a 20 GB file."""
+
+
+Progress = Callable[[int], None]
+
+
+@dataclass(slots=True)
+class _Computation:
+    """One file being hashed, shared by every caller that asked for it meanwhile."""
+
+    future: asyncio.Future[FileDigest] | None = None
+    waiters: int = 0
+    abandoned: threading.Event = field(default_factory=threading.Event)
+    listeners: list[Progress] = field(default_factory=list)
+
+
 class Hasher:
     """Hashes model files on its own workers; counts what it reads."""
 
     def __init__(self, workers: Workers) -> None:
         self._workers = workers
-        self._in_flight: dict[FileStamp, asyncio.Future[FileDigest]] = {}
+        self._in_flight: dict[FileStamp, _Computation] = {}
         self._active = 0
         self._lock = threading.Lock()
         self.bytes_read = 0
@@ -83,22 +102,67 @@ class Hasher:
         """The file's identity now, or `ModelFileMissing` / `ModelFileUnreadable`."""
         return await self._workers.run(_stamp_of, path)
 
-    async def digest(self, path: str) -> FileDigest:
+    async def digest(self, path: str, on_progress: Progress | None = None) -> FileDigest:
         """The SHA-256 of the file at `path`; a call for a file already being hashed waits
-        for that computation instead of starting another."""
+        for that computation instead of starting another. `on_progress` hears the bytes
+        hashed as they go (on the event loop). Cancelling every caller abandons the hash
+        within a chunk."""
         stamp = await self.stamp(path)
-        shared = self._in_flight.get(stamp)
-        if shared is None:
-            shared = asyncio.ensure_future(self._workers.run(self._hash, path, stamp))
-            self._in_flight[stamp] = shared
-            shared.add_done_callback(lambda _: self._in_flight.pop(stamp, None))
-        return await asyncio.shield(shared)
+        computation = self._in_flight.get(stamp)
+        if computation is None:
+            computation = self._start(path, stamp)
+        assert computation.future is not None
+        computation.waiters += 1
+        if on_progress is not None:
+            computation.listeners.append(on_progress)
+        try:
+            return await asyncio.shield(computation.future)
+        finally:
+            computation.waiters -= 1
+            if on_progress is not None:
+                computation.listeners.remove(on_progress)
+            if computation.waiters == 0 and not computation.future.done():
+                computation.abandoned.set()
+                self._forget(stamp, computation)
 
-    def _hash(self, path: str, expected: FileStamp) -> FileDigest:
+    def _start(self, path: str, stamp: FileStamp) -> _Computation:
+        computation = _Computation()
+        loop = asyncio.get_running_loop()
+
+        def tell(size: int) -> None:  # on the event loop, where the listeners live
+            for listener in list(computation.listeners):
+                listener(size)
+
+        def on_read(size: int) -> None:  # on the hashing thread, once per chunk
+            if computation.abandoned.is_set():
+                raise HashAbandoned(path)
+            self._count(size)
+            if computation.listeners:
+                loop.call_soon_threadsafe(tell, size)
+
+        future = asyncio.ensure_future(self._workers.run(self._hash, path, stamp, on_read))
+        future.add_done_callback(lambda done: self._settled(stamp, computation, done))
+        computation.future = future
+        self._in_flight[stamp] = computation
+        return computation
+
+    def _settled(
+        self, stamp: FileStamp, computation: _Computation, future: asyncio.Future[FileDigest]
+    ) -> None:
+        self._forget(stamp, computation)
+        if not future.cancelled():
+            future.exception()  # an abandoned hash's error is nobody's: mark it retrieved
+
+    def _forget(self, stamp: FileStamp, computation: _Computation) -> None:
+        if self._in_flight.get(stamp) is computation:
+            del self._in_flight[stamp]
+
+    def _hash(self, path: str, expected: FileStamp, on_read: Progress) -> FileDigest:
         with self._lock:
             self._active += 1
         try:
-            return _hash_file(path, expected, read_ahead=self._alone, on_read=self._count)
+            on_read(0)  # abandoned while it waited for a worker: do not even open the file
+            return _hash_file(path, expected, read_ahead=self._alone, on_read=on_read)
         finally:
             with self._lock:
                 self._active -= 1

@@ -96,3 +96,30 @@ def test_reading_ahead_can_stop_half_way_and_the_digest_stays_right(tmp_path: Pa
         on_read=lambda _: None,
     )
     assert digest.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def test_a_hash_nobody_waits_for_stops_within_a_chunk(hasher: Hasher, tmp_path: Path) -> None:
+    path = tmp_path / "huge.safetensors"
+    with path.open("wb") as file:
+        file.truncate(64 * 1024**3)  # 64 GiB of holes: minutes to hash, nothing on disk
+    progress: list[int] = []
+    waiting = asyncio.ensure_future(hasher.digest(str(path), on_progress=progress.append))
+    while sum(progress) < 8 * CHUNK_BYTES:
+        await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.sleep(0.5)  # far longer than a chunk takes
+    stopped_at = hasher.bytes_read
+    await asyncio.sleep(0.2)
+    assert hasher.bytes_read == stopped_at < 64 * 1024**3
+
+
+async def test_a_hash_one_caller_still_waits_for_goes_on(hasher: Hasher, tmp_path: Path) -> None:
+    path = a_file(tmp_path, 16 * CHUNK_BYTES)
+    first = asyncio.ensure_future(hasher.digest(str(path)))
+    second = asyncio.ensure_future(hasher.digest(str(path)))
+    await asyncio.sleep(0)
+    first.cancel()
+    digest = await second
+    assert digest.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
