@@ -18,6 +18,9 @@ from api.schema import schema
 from domain.config import Config
 from domain.gallery import Gallery
 from domain.hashing import Hasher
+from domain.jobs.import_pending import ImportPendingWork
+from domain.jobs.model import JobKind
+from domain.jobs.runner import JobRunner
 from domain.legacy_import import LegacyMigrator
 from domain.promotion import Promoter
 from domain.store import Store
@@ -42,14 +45,19 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
         hash_workers = Workers("hash")
         hasher = Hasher(hash_workers)
         promoter = Promoter(store, gallery, hasher, config.pending_images_dir, image_workers)
+        jobs = JobRunner(store)
+        concurrency = hash_workers.count + image_workers.count
+        jobs.register(JobKind.IMPORT_PENDING, ImportPendingWork(store, promoter, concurrency))
         try:
             report = await gallery.recover()
             if report.moves_replayed or report.temp_files_removed:
                 logger.warning("Finished interrupted image work: %s", report)
             app.state.store, app.state.gallery, app.state.migrator = store, gallery, migrator
-            app.state.hasher, app.state.promoter = hasher, promoter
+            app.state.hasher, app.state.promoter, app.state.jobs = hasher, promoter, jobs
+            jobs.start()  # a job left running by the last process resumes now
             yield
         finally:
+            await jobs.close()
             await migrator.close()
             image_workers.shutdown()
             hash_workers.shutdown()

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from domain.gallery import Gallery
+from domain.jobs.runner import JobRunner
 from domain.legacy_import import LegacyMigrator
 from domain.promotion import Promoter
 from domain.records import PendingImage, SampleImage, Tag
@@ -64,4 +65,5 @@ class Context:
     gallery: Gallery
     migrator: LegacyMigrator
     promoter: Promoter
+    jobs: JobRunner
     loaders: Loaders

@@ -60,6 +60,7 @@ class GraphQLView(GraphQL[Context, None]):
             gallery=state.gallery,
             migrator=state.migrator,
             promoter=state.promoter,
+            jobs=state.jobs,
             loaders=Loaders.for_request(state.store),
         )
 

@@ -3,6 +3,7 @@ returns its result, or the typed problem that stopped it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, cast
 
 import strawberry
@@ -12,11 +13,14 @@ from strawberry.file_uploads import Upload
 from api.context import Context
 from api.types.gallery import SampleImageDeleted, SampleImageSaved
 from api.types.importing import Conflict, ImportResult, present
+from api.types.jobs import Job, JobIdArgument, JobStarted, job_id
 from api.types.migration import MigrationReport
 from api.types.problems import (
     DuplicateImage,
     ImageRejected,
     InvalidInput,
+    JobFinished,
+    JobNotFound,
     Locked,
     MigrationAlreadyRunning,
     MigrationRefused,
@@ -27,6 +31,8 @@ from api.types.problems import (
     SampleImageNotFound,
     outcome,
 )
+from domain.jobs import model as domain_jobs
+from domain.jobs.model import JobKind
 from domain.promotion import Strategy
 
 Info = strawberry.Info[Context, None]
@@ -52,6 +58,15 @@ _IMAGE = (
     "The picture, as a GraphQL multipart upload: PNG, JPEG, WebP, GIF, BMP or TIFF, "
     "up to 64 megapixels."
 )
+
+
+async def _control(
+    change: Callable[[int], Awaitable[domain_jobs.Job]], id: strawberry.ID
+) -> JobControlResult:
+    async def changed() -> domain_jobs.Job:
+        return await change(job_id(id))
+
+    return cast(JobControlResult, await outcome(changed(), Job.of))
 
 
 async def read_upload(upload: Upload) -> bytes:
@@ -80,8 +95,70 @@ ImportAModelResult = Annotated[
 ]
 
 
+ImportPendingResult = Annotated[
+    JobStarted | InvalidInput,
+    strawberry.union("ImportPendingResult", description="The job started, or why it did not."),
+]
+JobControlResult = Annotated[
+    Job | JobNotFound | JobFinished,
+    strawberry.union(
+        "JobControlResult", description="The job as it is now, or why it could not be changed."
+    ),
+]
+# Enough for any pending list a person can choose; omit `ids` for every pending import.
+MAX_JOB_IDS = 100_000
+
+
 @strawberry.type(description="Changing the library.")
 class Mutation:
+    @strawberry.mutation(
+        description="Import many pending models in the background, as a job: each goes through "
+        "importAModel's rules. Without `strategy`, conflicts stay pending (their digest known) "
+        "and are listed on the job. While another job runs, this one is QUEUED behind it. "
+        "Follow it with the `job` query or subscription."
+    )
+    async def import_pending(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[int] | None,
+            strawberry.argument(
+                description="The pending imports to import; every pending import there is "
+                "when the job starts, when omitted. Unknown ids are listed as SKIPPED."
+            ),
+        ] = None,
+        strategy: Annotated[
+            Strategy | None,
+            strawberry.argument(description="How to resolve every conflict; null to leave them."),
+        ] = None,
+    ) -> ImportPendingResult:
+        if ids is not None and len(ids) > MAX_JOB_IDS:
+            return InvalidInput(
+                code="INVALID_INPUT",
+                message=f"`ids` lists at most {MAX_JOB_IDS:,} pending imports; omit it for all.",
+            )
+        params = {"ids": ids, "strategy": None if strategy is None else strategy.value}
+        job = await info.context.jobs.submit(JobKind.IMPORT_PENDING, params)
+        return JobStarted(job=Job.of(job))
+
+    @strawberry.mutation(
+        description="Pause a job: items still hashing are abandoned (they start again on "
+        "resume), items being written finish. Answers once the job has stopped."
+    )
+    async def pause_job(self, info: Info, id: JobIdArgument) -> JobControlResult:
+        return await _control(info.context.jobs.pause, id)
+
+    @strawberry.mutation(description="Resume a paused job (it may queue behind a running one).")
+    async def resume_job(self, info: Info, id: JobIdArgument) -> JobControlResult:
+        return await _control(info.context.jobs.resume, id)
+
+    @strawberry.mutation(
+        description="Cancel a job: what it has done stays done, every item it had not done "
+        "stays pending as it was."
+    )
+    async def cancel_job(self, info: Info, id: JobIdArgument) -> JobControlResult:
+        return await _control(info.context.jobs.cancel, id)
+
     @strawberry.mutation(
         description="Stage 2: hash a pending import's file and make it a library model. When the "
         "library already has that SHA-256, the answer is a Conflict unless `strategy` says how "

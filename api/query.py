@@ -9,11 +9,13 @@ import strawberry
 
 from api.context import Context
 from api.types.connection import Connection
+from api.types.jobs import Job, JobIdArgument, job_id
 from api.types.migration import MigrationProgress
 from api.types.model import Model
 from api.types.pending import PendingImport
 from api.types.tag import Tag
 from domain import library
+from domain.errors import JobNotFound
 
 Info = strawberry.Info[Context, None]
 
@@ -77,6 +79,29 @@ class Query:
     def legacy_migration(self, info: Info) -> MigrationProgress | None:
         progress = info.context.migrator.progress
         return None if progress is None else MigrationProgress.of(progress)
+
+    @strawberry.field(description="The job with this id, or null when there is none.")
+    async def job(
+        self,
+        info: Info,
+        id: JobIdArgument,
+    ) -> Job | None:
+        try:
+            number = job_id(id)
+        except JobNotFound:
+            return None
+        job = await info.context.jobs.job(number)
+        return None if job is None else Job.of(job)
+
+    @strawberry.field(description="Every job, newest first, page by page.")
+    async def jobs(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
+    ) -> Connection[Job]:
+        page = await info.context.jobs.jobs(first, after)
+        return Connection.of(page, [Job.of(job) for job in page.items])
 
     @strawberry.field(description="Every tag, by name.")
     async def tags(self, info: Info) -> list[Tag]:

@@ -21,6 +21,7 @@ from api.errors import ErrorPolicy, Schema
 from api.mutation import Mutation
 from api.query import Query
 from api.scalars import SCALARS
+from api.subscription import Subscription
 
 # Guards, so that one request cannot ask for the whole library many times over. The page
 # cap (domain.pagination.MAX_PAGE_SIZE) bounds the rows of one list; these bound how many
@@ -56,6 +57,7 @@ class ParserCacheKeepingErrors(ParserCache):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALARS),
     # Factories, not instances: each request gets extensions of its own.
     extensions=[

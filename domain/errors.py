@@ -187,3 +187,21 @@ class ModelPathTaken(UserError):
             "with strategy DELETE."
         )
         self.path, self.other_sha256 = path, other_sha256
+
+
+class JobNotFound(UserError):
+    code = "JOB_NOT_FOUND"
+
+    def __init__(self, job_id: int | str) -> None:
+        super().__init__(f"There is no job with id {quoted(job_id)}.")
+        self.job_id = job_id
+
+
+class JobFinished(UserError):
+    """A finished job cannot be paused, resumed or cancelled."""
+
+    code = "JOB_FINISHED"
+
+    def __init__(self, job_id: int, state: str) -> None:
+        super().__init__(f"Job {job_id} has ended ({state}); start a new one instead.")
+        self.job_id, self.state = job_id, state

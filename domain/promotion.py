@@ -22,6 +22,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -36,7 +38,7 @@ from domain.errors import (
     PendingImportNotFound,
 )
 from domain.gallery import Gallery, Keep, Put, Slot
-from domain.hashing import FileDigest, Hasher
+from domain.hashing import FileDigest, Hasher, Progress
 from domain.image_pipeline import EncodedImage, encode_tiers
 from domain.locks import KeyedLocks
 from domain.merge_rules import merge_meta, merge_value
@@ -100,6 +102,18 @@ class Conflict:
     pending: PendingImport
 
 
+@dataclass(frozen=True, slots=True)
+class ForJob:
+    """How a job imports: it waits for a manual call on the same id instead of being told
+    `Locked`, follows the bytes hashed, and writes its item's outcome in the transaction
+    that commits the import (so the item is done exactly when the import is)."""
+
+    job_id: int
+    record: Callable[[aiosqlite.Connection, Imported], Awaitable[None]]
+    on_progress: Progress | None = None
+    on_digest: Callable[[], None] | None = None  # hashing is over; the import is written next
+
+
 class Promoter:
     def __init__(
         self, store: Store, gallery: Gallery, hasher: Hasher, pending_dir: Path, workers: Workers
@@ -111,25 +125,53 @@ class Promoter:
         self._workers = workers
         self._pending_locks = KeyedLocks()
         self._digest_locks = KeyedLocks()
+        self._claims: dict[int, int] = {}  # pending id → the job that will import it
+
+    def claim(self, job_id: int, pending_ids: Iterable[int]) -> None:
+        """Hold these pending imports for a job: `importAModel` on them answers `Locked`."""
+        self._claims.update(dict.fromkeys(pending_ids, job_id))
+
+    def release(self, job_id: int) -> None:
+        self._claims = {key: job for key, job in self._claims.items() if job != job_id}
+
+    def claimant(self, pending_id: int) -> int | None:
+        """The job holding this pending import, if one does."""
+        return self._claims.get(pending_id)
 
     async def import_a_model(
-        self, pending_id: int, strategy: Strategy | None
+        self, pending_id: int, strategy: Strategy | None, job: ForJob | None = None
     ) -> Imported | Conflict:
-        async with self._pending_locks.hold_now(pending_id, PendingImportBusy(pending_id)):
+        async with self._holding(pending_id, job):
             pending = await get_pending(self._store, pending_id)
             if pending is None:
                 raise PendingImportNotFound(pending_id)
             await self._refuse_while_stage_1_owes_images(pending_id)
-            digest = await self._digest_of(pending)
+            digest = await self._digest_of(pending, job)
+            if job is not None and job.on_digest is not None:
+                job.on_digest()
             pending = replace(pending, sha256=digest.sha256)
             async with self._digest_locks.hold(digest.sha256):
                 existing = await get_model(self._store, digest.sha256)
                 if existing is not None and strategy is None:
                     return Conflict(digest.sha256, existing, pending)
                 if existing is not None and strategy is Strategy.DELETE:
-                    await self._forget(pending)
-                    return Imported(digest.sha256, ImportAction.DELETED, existing, [])
-                return await self._promote(pending, digest, existing, strategy)
+                    deleted = Imported(digest.sha256, ImportAction.DELETED, existing, [])
+                    await self._forget(pending, deleted, job)
+                    return deleted
+                return await self._promote(pending, digest, existing, strategy, job)
+
+    def _holding(self, pending_id: int, job: ForJob | None) -> AbstractAsyncContextManager[None]:
+        """One import at a time per pending id: a job waits its turn, a person is told."""
+        if job is not None:
+            return self._pending_locks.hold(pending_id)
+        holder = self._claims.get(pending_id)
+        if holder is not None:
+            raise PendingImportBusy(
+                pending_id,
+                f"Pending import {pending_id} is held by job {holder}; "
+                "pause or cancel the job to import it by hand.",
+            )
+        return self._pending_locks.hold_now(pending_id, PendingImportBusy(pending_id))
 
     async def _refuse_while_stage_1_owes_images(self, pending_id: int) -> None:
         """Its legacy images not all copied yet: importing now would lose the rest."""
@@ -141,7 +183,7 @@ class Promoter:
                 "wait for it to finish (or run migrateLegacyDb again if it was cut short).",
             )
 
-    async def _digest_of(self, pending: PendingImport) -> FileDigest:
+    async def _digest_of(self, pending: PendingImport, job: ForJob | None) -> FileDigest:
         """The file's digest, from the row's cache when it was computed for this very file."""
         stamp = await self._hasher.stamp(pending.path)
         cached = await hash_cache(self._store, pending.id)
@@ -150,7 +192,7 @@ class Promoter:
             stamp.mtime_ns,
         ):
             return FileDigest(cached.sha256, stamp)
-        digest = await self._hasher.digest(pending.path)
+        digest = await self._hasher.digest(pending.path, job.on_progress if job else None)
         async with self._store.transaction() as conn:
             cache = HashCache(digest.sha256, digest.stamp.size_bytes, digest.stamp.mtime_ns)
             await save_hash_cache(conn, pending.id, cache)
@@ -162,6 +204,7 @@ class Promoter:
         digest: FileDigest,
         existing: Model | None,
         strategy: Strategy | None,
+        job: ForJob | None,
     ) -> Imported:
         originals = await images_of_pending(self._store, [pending.id])
         encoded, problems = await self._encode(originals[pending.id])
@@ -173,6 +216,7 @@ class Promoter:
             else ImportAction.MERGED
         )
         model = _promoted_model(pending, digest, existing, action)
+        imported = Imported(digest.sha256, action, model, problems)
         async with self._gallery.editing(digest.sha256) as current:
             rewrite = await self._gallery.prepare(
                 digest.sha256, current, _slots(current, encoded, action)
@@ -185,16 +229,20 @@ class Promoter:
                     )
                     await self._gallery.commit(conn, rewrite)
                     await delete_pending(conn, pending.id)
+                    if job is not None:
+                        await job.record(conn, imported)
             except BaseException:
                 await self._gallery.discard(rewrite)
                 raise
         await self._workers.run(_remove_files, self._pending_dir, originals[pending.id])
-        return Imported(digest.sha256, action, model, problems)
+        return imported
 
-    async def _forget(self, pending: PendingImport) -> None:
+    async def _forget(self, pending: PendingImport, deleted: Imported, job: ForJob | None) -> None:
         originals = await images_of_pending(self._store, [pending.id])
         async with self._store.transaction() as conn:
             await delete_pending(conn, pending.id)
+            if job is not None:
+                await job.record(conn, deleted)
         await self._workers.run(_remove_files, self._pending_dir, originals[pending.id])
 
     async def _write_model(

@@ -13,6 +13,7 @@ from typing import TypeVar
 import strawberry
 
 from domain import errors
+from domain.jobs.model import JobState
 
 
 @strawberry.interface(description="Why an operation did not happen; nothing was changed.")
@@ -144,6 +145,24 @@ class ModelPathTaken(Problem):
         )
 
 
+@strawberry.type(description="There is no job with this id.")
+class JobNotFound(Problem):
+    id: strawberry.ID = strawberry.field(description="The id that was looked for.")
+
+    @classmethod
+    def of(cls, error: errors.JobNotFound) -> JobNotFound:
+        return cls(code=error.code, message=str(error), id=strawberry.ID(str(error.job_id)))
+
+
+@strawberry.type(description="The job has ended; it cannot be paused, resumed or cancelled.")
+class JobFinished(Problem):
+    job_state: JobState = strawberry.field(description="How it ended.")
+
+    @classmethod
+    def of(cls, error: errors.JobFinished) -> JobFinished:
+        return cls(code=error.code, message=str(error), job_state=JobState(error.state))
+
+
 def problem_of(error: errors.UserError) -> Problem:
     """The union member for a domain error."""
     match error:
@@ -167,6 +186,10 @@ def problem_of(error: errors.UserError) -> Problem:
             return ModelFileProblem.of(error)
         case errors.ModelPathTaken():
             return ModelPathTaken.of(error)
+        case errors.JobNotFound():
+            return JobNotFound.of(error)
+        case errors.JobFinished():
+            return JobFinished.of(error)
         case _:
             return InvalidInput.of(error)
 

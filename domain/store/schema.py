@@ -145,5 +145,39 @@ CREATE TABLE legacy_image_tasks (
 CREATE INDEX legacy_image_tasks_in_order ON legacy_image_tasks (source_id, legacy_id, position);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# Jobs: long work (importing pending models, a legacy import, a folder scan) as rows that
+# outlive the process. Each item's outcome is written in the transaction that does its
+# work, so a job resumed after a crash redoes exactly the items that had not committed.
+_JOBS = """
+CREATE TABLE jobs (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL CHECK (kind IN ('LEGACY_MIGRATION', 'IMPORT_PENDING', 'SCAN')),
+    state        TEXT NOT NULL CHECK (state IN
+                 ('QUEUED', 'RUNNING', 'PAUSED', 'CANCELLED', 'COMPLETED', 'FAILED')),
+    params_json  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params_json)),
+    planned      INTEGER NOT NULL DEFAULT 0 CHECK (planned IN (0, 1)),  -- items written
+    created_at   INTEGER NOT NULL,
+    started_at   INTEGER,
+    finished_at  INTEGER,
+    error        TEXT
+) STRICT;
+CREATE INDEX jobs_by_state ON jobs (state, id);
+
+CREATE TABLE job_items (
+    job_id       INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    item         INTEGER NOT NULL,  -- the pending import's id
+    position     INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    size_bytes   INTEGER,
+    outcome      TEXT CHECK (outcome IN
+                 ('CREATED', 'OVERRIDDEN', 'MERGED', 'DELETED', 'CONFLICT', 'FAILED', 'SKIPPED')),
+    message      TEXT,
+    sha256       TEXT,
+    finished_at  INTEGER,
+    PRIMARY KEY (job_id, item)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX job_items_by_outcome ON job_items (job_id, outcome, position);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _JOBS)
 LATEST_VERSION = len(MIGRATIONS)
