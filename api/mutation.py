@@ -14,6 +14,7 @@ from api.types.gallery import SampleImageDeleted, SampleImageSaved
 from api.types.importing import Conflict, ImportResult, present
 from api.types.migration import MigrationReport
 from api.types.problems import (
+    DiskFull,
     DuplicateImage,
     ImageRejected,
     InvalidInput,
@@ -37,11 +38,12 @@ SampleImageResult = Annotated[
     | SampleImageNotFound
     | ImageRejected
     | DuplicateImage
+    | DiskFull
     | InvalidInput,
     strawberry.union("SampleImageResult", description="A saved picture, or why it was not saved."),
 ]
 DeleteSampleImageResult = Annotated[
-    SampleImageDeleted | ModelNotFound | SampleImageNotFound | InvalidInput,
+    SampleImageDeleted | ModelNotFound | SampleImageNotFound | DiskFull | InvalidInput,
     strawberry.union(
         "DeleteSampleImageResult", description="The deletion, or why it did not happen."
     ),
@@ -64,7 +66,7 @@ async def read_upload(upload: Upload) -> bytes:
 
 
 MigrateLegacyDbResult = Annotated[
-    MigrationReport | MigrationRefused | MigrationAlreadyRunning,
+    MigrationReport | MigrationRefused | MigrationAlreadyRunning | DiskFull,
     strawberry.union(
         "MigrateLegacyDbResult", description="The import's report, or why it did not run."
     ),
@@ -72,7 +74,13 @@ MigrateLegacyDbResult = Annotated[
 
 
 ImportAModelResult = Annotated[
-    ImportResult | Conflict | Locked | PendingImportNotFound | ModelFileProblem | ModelPathTaken,
+    ImportResult
+    | Conflict
+    | Locked
+    | PendingImportNotFound
+    | ModelFileProblem
+    | ModelPathTaken
+    | DiskFull,
     strawberry.union(
         "ImportAModelResult",
         description="The import, the conflict to resolve, or why it did not run.",

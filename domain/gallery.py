@@ -21,7 +21,6 @@ Rules every rewrite keeps:
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -33,7 +32,14 @@ from typing import Any
 import aiosqlite
 
 from domain.errors import DuplicateImage, ModelNotFound, SampleImageNotFound
-from domain.files import TEMP_PREFIX, sync_folder, temp_path_beside, write_durably
+from domain.files import (
+    TEMP_PREFIX,
+    link_beside,
+    place,
+    sync_folder,
+    temp_path_beside,
+    write_durably,
+)
 from domain.hashing import normalize_sha256
 from domain.image_pipeline import EncodedImage, encode_tiers
 from domain.image_tiers import Quality, tier_file_name
@@ -229,8 +235,8 @@ class Gallery:
                         temp = temp_path_beside(final)
                         write_durably(temp, slot.encoded.tier(quality).data)
                     elif slot.seq != seq:
-                        temp = temp_path_beside(final)
-                        os.link(self._dir / tier_file_name(rewrite.sha256, slot.seq, quality), temp)
+                        source = self._dir / tier_file_name(rewrite.sha256, slot.seq, quality)
+                        temp = link_beside(source, final)
                     else:
                         continue
                     rewrite.temp_files[seq, quality] = temp
@@ -242,7 +248,7 @@ class Gallery:
         """Seqs no row pointed to before: their files go into place before the commit."""
         for (seq, quality), temp in list(rewrite.temp_files.items()):
             if seq >= len(rewrite.current):
-                temp.replace(self._dir / tier_file_name(rewrite.sha256, seq, quality))
+                place(temp, self._dir / tier_file_name(rewrite.sha256, seq, quality))
                 del rewrite.temp_files[seq, quality]
         sync_folder(self._dir)
 
