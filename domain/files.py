@@ -1,8 +1,9 @@
 """Writing files so that a reader, or a crash, never sees half of one.
 
-Every file the library writes goes through these helpers, so that a disk with no room
-left (ENOSPC, or EDQUOT for a user over quota) is `DiskFull` everywhere: an error the user
-can act on, naming the folder and the bytes that did not fit.
+Every file the library writes goes through these helpers, so two rules hold everywhere:
+a write that fails removes its own temporary file (none waits for the next start), and a
+disk with no room left (ENOSPC, or EDQUOT for a user over quota) is `DiskFull`, an error
+the user can act on, naming the folder and the bytes that did not fit.
 
 Blocking: call these from the workers, never from the event loop.
 """
@@ -31,11 +32,30 @@ def temp_path_beside(final: Path) -> Path:
 
 
 def write_durably(path: Path, data: bytes) -> None:
-    """Write `data` to `path` (a new, temporary name) and flush it to the disk."""
-    with disk_full_is_typed(path.parent, len(data)), path.open("xb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
+    """Write `data` to `path` (a new, temporary name) and flush it to the disk. If that
+    fails the file is removed again: a failed write leaves nothing behind."""
+    with disk_full_is_typed(path.parent, len(data)):
+        file = path.open("xb")
+        try:
+            with file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+
+def write_into_place(target: Path, data: bytes) -> None:
+    """Make `target` hold `data`, all of it or (after a failure or a crash) what it held
+    before: written under a temporary name, flushed, then renamed onto `target`."""
+    temp = temp_path_beside(target)
+    write_durably(temp, data)
+    try:
+        place(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def place(temp: Path, final: Path) -> None:

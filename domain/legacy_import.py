@@ -37,7 +37,7 @@ from domain.errors import (
     MigrationAlreadyRunning,
     ModelNotFound,
 )
-from domain.files import temp_path_beside, write_durably
+from domain.files import write_into_place
 from domain.gallery import Gallery
 from domain.image_formats import SNIFF_BYTES, raster_media_type
 from domain.legacy_reader import LegacyLibrary, LegacyModelRow, LegacyTag, read_legacy_library
@@ -314,7 +314,7 @@ class LegacyMigrator:
                 return True  # imported (Stage 2) meanwhile: its task went with it
             seq = await next_pending_image_seq(conn, pending_id)
             name = f"{pending_id}_{seq}{_EXTENSIONS[media_type]}"
-            await self._workers.run(_write_into_place, folder / name, data)
+            await self._workers.run(write_into_place, folder / name, data)
             await insert_pending_image(conn, PendingImage(pending_id, seq, name, len(data)))
             await finish_image_task(conn, task.id)
         report.images_copied += 1
@@ -593,9 +593,3 @@ def _pending(pending_id: int, row: PlannedRow) -> PendingImport:
         meta=row.meta,
         sha256=row.sha256,
     )
-
-
-def _write_into_place(target: Path, data: bytes) -> None:
-    temp = temp_path_beside(target)
-    write_durably(temp, data)
-    temp.replace(target)

@@ -61,6 +61,7 @@ async def test_an_upload_onto_a_full_disk_is_disk_full_and_leaves_nothing(
             assert result["folder"] == str(shelf.config.images_dir)
             assert result["bytesNeeded"] > 0
             assert "space" in result["message"]
+        assert temp_files(shelf) == []  # each failed write removed its own
         assert same_colors(await colors_of_gallery(shelf, model.sha256), [RED])
 
         small_disk.free()
@@ -85,6 +86,7 @@ async def test_a_commit_that_finds_the_disk_full_is_disk_full_and_places_no_file
         assert (result["__typename"], result["code"]) == ("DiskFull", "DISK_FULL"), result
         assert result["folder"] == str(shelf.config.data_dir)
         assert result["bytesNeeded"] is None
+        assert temp_files(shelf) == []
         assert same_colors(await colors_of_gallery(shelf, model.sha256), [RED])
 
         small_disk.free()
