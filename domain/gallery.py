@@ -11,23 +11,23 @@ Rules every rewrite keeps:
   transaction, so they commit or vanish with the caller's other rows.
 - No index row ever points to a file that does not exist. New tier files are written under
   temporary names (flushed) before the transaction. Seqs the gallery did not have yet get
-  their files renamed into place before the commit; a crash there leaves files no row
-  names, which `recover()` sweeps away. Seqs that rows already point to change through
-  the `file_moves` journal: written in the same transaction as the rows, carried out
-  right after the commit, and replayed by `recover()` if a crash came in between. A
-  picture that moves to a lower seq is hard-linked under a temporary name first, so every
-  move has a source of its own and replaying them is safe in any state.
+  their files renamed into place before the commit; a transaction that fails removes them
+  again, and a crash there leaves files no row names, which `recover()` sweeps away. Seqs
+  that rows already point to change through the `file_moves` journal: written in the same
+  transaction as the rows, carried out right after the commit, and replayed by `recover()`
+  if a crash came in between. A picture that moves to a lower seq is hard-linked under a
+  temporary name first, so every move has a source of its own and replaying them is safe
+  in any state.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
@@ -80,6 +80,7 @@ class Rewrite:
     current: list[SampleImage]
     slots: list[Slot]
     temp_files: dict[tuple[int, Quality], Path] = field(default_factory=dict)  # (new seq, tier)
+    placed: list[Path] = field(default_factory=list)  # new seqs' files, put in place by commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +171,14 @@ class Gallery:
         await plan_moves(conn, rewrite.sha256, _moves(rewrite))
         return images
 
-    async def discard(self, rewrite: Rewrite) -> None:
-        await self._workers.run(_unlink_all, rewrite.temp_files)
+    async def discard(self, rewrite: Rewrite, error: BaseException) -> None:
+        """Remove the files of a rewrite whose transaction raised `error`: its temporary
+        files, and the new seqs' files `commit` had put in place when `error` is an ordinary
+        exception, which the store raises only for a transaction that did not commit (a full
+        disk at the commit, say). A cancellation may have struck while the commit went on
+        regardless: those files stay for `recover()` to judge at the next start."""
+        placed = rewrite.placed if isinstance(error, Exception) else []
+        await self._workers.run(_unlink_all, [*rewrite.temp_files.values(), *placed])
 
     async def recover(self) -> RecoveryReport:
         """Finish what a crash interrupted, at startup, before any gallery operation: carry
@@ -195,8 +202,8 @@ class Gallery:
                     raise ModelNotFound(sha256)
                 images = await self.commit(conn, rewrite)
                 await touch_model(conn, sha256)
-        except BaseException:
-            await self.discard(rewrite)
+        except BaseException as error:
+            await self.discard(rewrite, error)
             raise
         return images
 
@@ -241,14 +248,16 @@ class Gallery:
                         continue
                     rewrite.temp_files[seq, quality] = temp
         except BaseException:
-            _unlink_all(rewrite.temp_files)
+            _unlink_all(rewrite.temp_files.values())
             raise
 
     def _publish_new_seqs(self, rewrite: Rewrite) -> None:
         """Seqs no row pointed to before: their files go into place before the commit."""
         for (seq, quality), temp in list(rewrite.temp_files.items()):
             if seq >= len(rewrite.current):
-                place(temp, self._dir / tier_file_name(rewrite.sha256, seq, quality))
+                final = self._dir / tier_file_name(rewrite.sha256, seq, quality)
+                place(temp, final)
+                rewrite.placed.append(final)
                 del rewrite.temp_files[seq, quality]
         sync_folder(self._dir)
 
@@ -331,6 +340,6 @@ def _refuse_duplicate(
             raise DuplicateImage(sha256, image.seq)
 
 
-def _unlink_all(paths: Mapping[Any, Path]) -> None:
-    for path in paths.values():
+def _unlink_all(paths: Iterable[Path]) -> None:
+    for path in paths:
         path.unlink(missing_ok=True)

@@ -185,8 +185,8 @@ class Promoter:
                     )
                     await self._gallery.commit(conn, rewrite)
                     await delete_pending(conn, pending.id)
-            except BaseException:
-                await self._gallery.discard(rewrite)
+            except BaseException as error:
+                await self._gallery.discard(rewrite, error)
                 raise
         await self._workers.run(_remove_files, self._pending_dir, originals[pending.id])
         return Imported(digest.sha256, action, model, problems)

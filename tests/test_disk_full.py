@@ -87,6 +87,7 @@ async def test_a_commit_that_finds_the_disk_full_is_disk_full_and_places_no_file
         assert result["folder"] == str(shelf.config.data_dir)
         assert result["bytesNeeded"] is None
         assert temp_files(shelf) == []
+        assert files_of(shelf, model.sha256) == expected_files(model.sha256, 1)  # none placed
         assert same_colors(await colors_of_gallery(shelf, model.sha256), [RED])
 
         small_disk.free()
