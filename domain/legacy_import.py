@@ -242,16 +242,29 @@ class LegacyMigrator:
     ) -> None:
         # Each row's images in listed order (its gallery seqs follow that order); rows at
         # once, enough to keep every worker busy while others read or write files.
+        # The first failure (a full disk: `DiskFull`) stops the run: no row starts another
+        # image, the images in flight end by themselves (a worker thread cannot be stopped
+        # half way, and its files must be settled before the run answers), then the failure
+        # is raised. What was not done stays owed in the ledger for the next run.
         admitted = asyncio.Semaphore(2 * self._workers.count + 2)
+        failures: list[Exception] = []
 
         async def do_row(row_tasks: list[ImageTask]) -> None:
             async with admitted:
                 for task in row_tasks:
-                    await self._do_image(task, report)
+                    if failures:
+                        return
+                    try:
+                        await self._do_image(task, report)
+                    except Exception as error:
+                        failures.append(error)
+                        return
                     progress.images_done += 1
 
         rows = [list(group) for _, group in groupby(tasks, key=lambda task: task.legacy_id)]
         await asyncio.gather(*(do_row(row) for row in rows))
+        if failures:
+            raise failures[0]
 
     async def _do_image(self, task: ImageTask, report: MigrationReport) -> None:
         """Do one owed image and strike it from the ledger. A gallery image is recognized

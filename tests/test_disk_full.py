@@ -7,13 +7,19 @@ file, no file without its row), and that the same request works once space is fr
 
 from __future__ import annotations
 
+import asyncio
+import random
 from pathlib import Path
 from typing import Any
 
-from domain.image_tiers import Quality
+import pytest
+from PIL import Image
+
+from domain.image_tiers import Quality, tier_file_name
 from tests.conftest import Shelf, running_shelf
-from tests.images import BLUE, GREEN, RED, same_colors
-from tests.seed import add_model
+from tests.images import BLUE, GREEN, RED, encode, same_colors
+from tests.legacy import LegacyRow, create_legacy_db
+from tests.seed import add_model, digest
 from tests.small_disk import SmallDisk
 from tests.test_gallery import (
     ADD,
@@ -123,3 +129,108 @@ async def test_a_delete_on_a_full_disk_is_disk_full_until_space_is_freed(
         assert deleted["__typename"] == "SampleImageDeleted"
         assert same_colors(await colors_of_gallery(shelf, model.sha256), [BLUE])
         assert files_of(shelf, model.sha256) == expected_files(model.sha256, 1)
+
+
+MIGRATE = """
+mutation($db: String!) {
+  migrateLegacyDb(legacyDbPath: $db) {
+    __typename
+    ... on MigrationReport { modelsImported alreadyImported imagesConverted imagesCopied }
+    ... on Problem { code message }
+    ... on DiskFull { folder }
+  }
+}
+"""
+ROWS, IMAGES_PER_ROW = 12, 3
+HASHED = [row for row in range(1, ROWS + 1) if row % 3]  # a third become pending imports
+
+
+def noisy_legacy_library(folder: Path) -> Path:
+    """Rows whose images are random noise: they do not compress, so they fill a disk fast."""
+    images = folder / "images"
+    images.mkdir(parents=True)
+    rows = []
+    chance = random.Random(7)
+    for row_id in range(1, ROWS + 1):
+        names = [f"m{row_id}_{n}.png" for n in range(IMAGES_PER_ROW)]
+        for name in names:
+            noise = Image.frombytes("RGB", (300, 200), chance.randbytes(300 * 200 * 3))
+            (images / name).write_bytes(encode(noise, "PNG"))
+        hashed = digest(f"legacy {row_id}") if row_id in HASHED else ""
+        rows.append(LegacyRow(row_id, f"/m/{row_id}", hash_hex=hashed, extra={"images": names}))
+    return create_legacy_db(folder / "hikaze_mm.sqlite3", rows, [])
+
+
+async def library_counts(shelf: Shelf) -> tuple[int, ...]:
+    """Gallery rows, pending originals' rows, owed image tasks, and files in the images
+    folders: what a run still going on in the background would change."""
+    counts = []
+    for table in ("sample_images", "pending_images", "legacy_image_tasks"):
+        row = await shelf.store.fetch_one(f"SELECT count(*) FROM {table}")
+        counts.append(0 if row is None else row[0])
+    return (*counts, len(list(shelf.config.images_dir.rglob("*"))))
+
+
+@pytest.mark.parametrize("leave", [0, 1024 * 1024], ids=["before-the-rows", "during-the-images"])
+async def test_a_migration_onto_a_full_disk_stops_and_the_next_run_completes_it(
+    small_disk: SmallDisk, tmp_path: Path, leave: int
+) -> None:
+    db = noisy_legacy_library(tmp_path / "legacy")
+    async with running_shelf(small_disk.data_dir) as shelf:
+        small_disk.fill(leave)
+
+        stopped = (await shelf.data(MIGRATE, db=str(db)))["migrateLegacyDb"]
+
+        assert (stopped["__typename"], stopped["code"]) == ("DiskFull", "DISK_FULL"), stopped
+        assert stopped["folder"].startswith(str(shelf.config.data_dir))
+        progress = await shelf.data("{ legacyMigration { phase } }")
+        assert progress["legacyMigration"]["phase"] == "FAILED"
+        assert temp_files(shelf) == []
+        counts = await library_counts(shelf)
+        if leave:  # rows carried over, images owed: the ledger keeps the rest for a re-run
+            assert counts[2] > 0
+        small_disk.free()
+        await asyncio.sleep(0.5)  # a row still at work in the background would show now
+        assert await library_counts(shelf) == counts
+
+        model = await add_model(shelf.store, "after")  # the server goes on working
+        assert (await add(shelf, model.sha256, picture(RED)))["__typename"] == "SampleImageSaved"
+        finished = (await shelf.data(MIGRATE, db=str(db)))["migrateLegacyDb"]
+
+        assert finished["__typename"] == "MigrationReport", finished
+        assert finished["alreadyImported"] == (ROWS if leave else 0)
+        await assert_every_legacy_row_accounted_for(shelf)
+
+
+async def assert_every_legacy_row_accounted_for(shelf: Shelf) -> None:
+    """Each row a model or a pending import, each image once and in listed order, no file
+    without its row, nothing owed, nothing temporary."""
+    gallery = await shelf.store.fetch_all(
+        "SELECT sha256, seq, source_digest FROM sample_images ORDER BY sha256, seq"
+    )
+    pending_images = await shelf.store.fetch_all("SELECT file_name FROM pending_images")
+    owed = await shelf.store.fetch_one("SELECT count(*) FROM legacy_image_tasks")
+    models = await shelf.store.fetch_one("SELECT count(*) FROM models WHERE name != 'after'")
+    pending = await shelf.store.fetch_one("SELECT count(*) FROM pending_import")
+    assert owed is not None and owed[0] == 0
+    assert (
+        models is not None
+        and pending is not None
+        and (models[0], pending[0])
+        == (
+            len(HASHED),
+            ROWS - len(HASHED),
+        )
+    )
+    legacy = [row for row in gallery if row["sha256"] in {digest(f"legacy {i}") for i in HASHED}]
+    assert len(legacy) == len(HASHED) * IMAGES_PER_ROW  # every image, none twice
+    assert len({(row["sha256"], row["source_digest"]) for row in legacy}) == len(legacy)
+    for sha256 in {row["sha256"] for row in legacy}:
+        assert [row["seq"] for row in legacy if row["sha256"] == sha256] == [0, 1, 2]
+    images_dir = shelf.config.images_dir
+    expected = {tier_file_name(r["sha256"], r["seq"], q) for r in gallery for q in Quality}
+    assert {path.name for path in images_dir.glob("*.webp")} == expected
+    on_disk = {path.name for path in (images_dir / "pending").iterdir()}
+    assert on_disk == {row["file_name"] for row in pending_images}
+    assert len(on_disk) == (ROWS - len(HASHED)) * IMAGES_PER_ROW
+    assert temp_files(shelf) == []
