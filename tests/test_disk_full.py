@@ -8,6 +8,7 @@ file, no file without its row), and that the same request works once space is fr
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from tests.test_gallery import (
     files_of,
     picture,
 )
+from tests.test_import_a_model import IMPORT, MODEL, PENDING, conflicting_pair, pending_file
 
 PAGE = 4096
 DISK_FULL = "... on DiskFull { folder bytesNeeded }"
@@ -234,3 +236,61 @@ async def assert_every_legacy_row_accounted_for(shelf: Shelf) -> None:
     assert on_disk == {row["file_name"] for row in pending_images}
     assert len(on_disk) == (ROWS - len(HASHED)) * IMAGES_PER_ROW
     assert temp_files(shelf) == []
+
+
+MODELS = "{ models(first: 0) { totalCount } }"
+IMPORT_A_MODEL = IMPORT.replace("... on ModelFileProblem { path }", DISK_FULL)
+
+
+async def pending_state(shelf: Shelf, pending_id: int) -> tuple[Any, ...]:
+    """The pending import as a client sees it, and its originals' bytes on disk."""
+    pending = (await shelf.data(PENDING, id=pending_id))["pendingImport"]
+    folder = shelf.config.pending_images_dir
+    return pending, {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+async def test_importing_a_model_onto_a_full_disk_is_disk_full_and_changes_nothing(
+    small_disk: SmallDisk, tmp_path: Path
+) -> None:
+    """The first thing Stage 2 writes is the digest it computed, in the database."""
+    async with running_shelf(small_disk.data_dir) as shelf:
+        content = os.urandom(200_000)
+        await pending_file(shelf, tmp_path, 1, content, images=[picture(RED), picture(BLUE)])
+        before = await pending_state(shelf, 1)
+        small_disk.fill()
+
+        refused = (await shelf.data(IMPORT_A_MODEL, id=1))["importAModel"]
+
+        assert (refused["__typename"], refused["code"]) == ("DiskFull", "DISK_FULL"), refused
+        assert refused["folder"] == str(shelf.config.data_dir)
+        assert await pending_state(shelf, 1) == before
+        assert (await shelf.data(MODELS))["models"]["totalCount"] == 0
+        small_disk.free()
+        created = (await shelf.data(IMPORT_A_MODEL, id=1))["importAModel"]
+        assert (created["__typename"], created["actionTaken"]) == ("ImportResult", "CREATED")
+        assert same_colors(await shelf.colors(created["model"]["sampleImages"]), [RED, BLUE])
+
+
+async def test_resolving_a_conflict_onto_a_full_disk_is_disk_full_and_changes_nothing(
+    small_disk: SmallDisk, tmp_path: Path
+) -> None:
+    """The digest is known from the Conflict answer: the first write is the new gallery's."""
+    async with running_shelf(small_disk.data_dir) as shelf:
+        sha = await conflicting_pair(shelf, tmp_path)
+        assert (await shelf.data(IMPORT_A_MODEL, id=2))["importAModel"]["__typename"] == "Conflict"
+        model_before = await shelf.data(MODEL, sha=sha)
+        pending_before = await pending_state(shelf, 2)
+        small_disk.fill()
+
+        refused = (await shelf.data(IMPORT_A_MODEL, id=2, strategy="OVERRIDE"))["importAModel"]
+
+        assert (refused["__typename"], refused["code"]) == ("DiskFull", "DISK_FULL"), refused
+        assert refused["folder"] == str(shelf.config.images_dir) and refused["bytesNeeded"] > 0
+        assert await shelf.data(MODEL, sha=sha) == model_before
+        assert await pending_state(shelf, 2) == pending_before
+        assert temp_files(shelf) == []
+        assert files_of(shelf, sha) == expected_files(sha, 3)
+        small_disk.free()
+        done = (await shelf.data(IMPORT_A_MODEL, id=2, strategy="OVERRIDE"))["importAModel"]
+        assert (done["__typename"], done["actionTaken"]) == ("ImportResult", "OVERRIDDEN")
+        assert (await shelf.data(PENDING, id=2))["pendingImport"] is None
