@@ -66,9 +66,8 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
         hasher = Hasher(hash_workers)
         promoter = Promoter(store, gallery, hasher, config.pending_images_dir, image_workers)
         try:
-            report = await gallery.recover()
-            if report.moves_replayed or report.temp_files_removed:
-                logger.warning("Finished interrupted image work: %s", report)
+            for action in (await gallery.recover()).actions():
+                logger.warning("Recovering from an interrupted run: %s.", action)
             app.state.store, app.state.gallery, app.state.migrator = store, gallery, migrator
             app.state.hasher, app.state.promoter = hasher, promoter
             yield

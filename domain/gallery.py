@@ -85,9 +85,29 @@ class Rewrite:
 
 @dataclass(frozen=True, slots=True)
 class RecoveryReport:
-    moves_replayed: int
-    temp_files_removed: int
-    orphan_files_removed: int
+    """What `recover()` did at startup to finish or undo work a crash interrupted."""
+
+    moves_replayed: int = 0
+    temp_files_removed: int = 0
+    orphan_tier_files_removed: int = 0
+    orphan_pending_originals_removed: int = 0
+
+    def actions(self) -> list[str]:
+        """One line for each kind of thing done, for the log; none when there was nothing
+        to do. A recovery removes files: whoever reads the log must see that it did."""
+        lines = [
+            (self.moves_replayed, "replayed {} gallery file move(s) committed but not done"),
+            (self.temp_files_removed, "removed {} temporary file(s) of unfinished writes"),
+            (
+                self.orphan_tier_files_removed,
+                "removed {} tier file(s) no gallery row names (placed, never committed)",
+            ),
+            (
+                self.orphan_pending_originals_removed,
+                "removed {} pending original(s) no pending import lists",
+            ),
+        ]
+        return [text.format(count) for count, text in lines if count]
 
 
 class Gallery:
@@ -189,8 +209,9 @@ class Gallery:
         async with self._store.read() as conn:
             gallery_keys = await all_gallery_keys(conn)
             pending_names = await all_pending_image_names(conn)
-        orphans = await self._workers.run(self._remove_orphans, gallery_keys, pending_names)
-        return RecoveryReport(len(moves), temp, orphans)
+        tiers = await self._workers.run(self._remove_orphan_tiers, gallery_keys)
+        originals = await self._workers.run(self._remove_orphan_originals, pending_names)
+        return RecoveryReport(len(moves), temp, tiers, originals)
 
     async def _rewrite_model(
         self, sha256: str, current: list[SampleImage], slots: list[Slot]
@@ -276,20 +297,22 @@ class Gallery:
             stray.unlink(missing_ok=True)
         return len(strays)
 
-    def _remove_orphans(self, gallery_keys: set[tuple[str, int]], pending_names: set[str]) -> int:
-        """Files no row names: left by a crash between placing files and committing rows."""
-        orphans = [
+    def _remove_orphan_tiers(self, gallery_keys: set[tuple[str, int]]) -> int:
+        """Tier files no row names: left by a crash between placing files and committing."""
+        return _unlink_counted(
             path
             for path in self._dir.iterdir()
             if (match := _TIER_FILE.fullmatch(path.name))
             and (match["sha256"], int(match["seq"])) not in gallery_keys
-        ]
+        )
+
+    def _remove_orphan_originals(self, pending_names: set[str]) -> int:
+        """Pending originals no row lists: copied by a legacy import that died before its
+        commit, or left by a Stage 2 import that died before removing them."""
         pending_dir = self._dir / "pending"
-        if pending_dir.is_dir():
-            orphans += [path for path in pending_dir.iterdir() if path.name not in pending_names]
-        for orphan in orphans:
-            orphan.unlink(missing_ok=True)
-        return len(orphans)
+        if not pending_dir.is_dir():
+            return 0
+        return _unlink_counted(p for p in pending_dir.iterdir() if p.name not in pending_names)
 
 
 def _final_rows(rewrite: Rewrite) -> list[SampleImage]:
@@ -343,3 +366,9 @@ def _refuse_duplicate(
 def _unlink_all(paths: Iterable[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
+
+
+def _unlink_counted(paths: Iterable[Path]) -> int:
+    removed = list(paths)  # listed whole first: never unlink while iterating the folder
+    _unlink_all(removed)
+    return len(removed)
