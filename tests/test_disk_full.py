@@ -3,11 +3,13 @@
 Each test runs the real app on a small tmpfs (`small_disk`), fills it, and checks that
 the user gets a typed `DiskFull`, that nothing half-done is left behind (no temporary
 file, no file without its row), and that the same request works once space is freed.
+Only the quota case, which a tmpfs cannot produce, checks the translation by itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import random
 from pathlib import Path
@@ -16,6 +18,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from domain.errors import DiskFull
+from domain.files import disk_full_is_typed
 from domain.image_tiers import Quality, tier_file_name
 from tests.conftest import Shelf, running_shelf
 from tests.images import BLUE, GREEN, RED, encode, same_colors
@@ -34,7 +38,7 @@ from tests.test_gallery import (
 )
 from tests.test_import_a_model import IMPORT, MODEL, PENDING, conflicting_pair, pending_file
 
-PAGE = 4096
+PAGE = os.sysconf("SC_PAGE_SIZE")  # what tmpfs allots a file at a time
 DISK_FULL = "... on DiskFull { folder bytesNeeded }"
 
 
@@ -294,3 +298,14 @@ async def test_resolving_a_conflict_onto_a_full_disk_is_disk_full_and_changes_no
         done = (await shelf.data(IMPORT_A_MODEL, id=2, strategy="OVERRIDE"))["importAModel"]
         assert (done["__typename"], done["actionTaken"]) == ("ImportResult", "OVERRIDDEN")
         assert (await shelf.data(PENDING, id=2))["pendingImport"] is None
+
+
+def test_an_exhausted_quota_is_disk_full_too_and_other_errors_pass_unchanged() -> None:
+    """EDQUOT cannot be had from a tmpfs: the translation itself is checked here, with the
+    kernel's own error numbers."""
+    with pytest.raises(DiskFull) as caught, disk_full_is_typed(Path("/library/images"), 2048):
+        raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+    assert (caught.value.folder, caught.value.bytes_needed) == ("/library/images", 2048)
+    assert str(caught.value).startswith("The disk quota for /library/images is used up: 2,048")
+    with pytest.raises(PermissionError), disk_full_is_typed(Path("/library/images"), 1):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
