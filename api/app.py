@@ -49,9 +49,8 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
         concurrency = hash_workers.count + image_workers.count
         jobs.register(JobKind.IMPORT_PENDING, ImportPendingWork(store, promoter, concurrency))
         try:
-            report = await gallery.recover()
-            if report.moves_replayed or report.temp_files_removed:
-                logger.warning("Finished interrupted image work: %s", report)
+            for action in (await gallery.recover()).actions():
+                logger.warning("Recovering from an interrupted run: %s.", action)
             app.state.store, app.state.gallery, app.state.migrator = store, gallery, migrator
             app.state.hasher, app.state.promoter, app.state.jobs = hasher, promoter, jobs
             jobs.start()  # a job left running by the last process resumes now

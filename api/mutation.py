@@ -16,6 +16,7 @@ from api.types.importing import Conflict, ImportResult, present
 from api.types.jobs import Job, JobIdArgument, JobStarted, job_id
 from api.types.migration import MigrationReport
 from api.types.problems import (
+    DiskFull,
     DuplicateImage,
     ImageRejected,
     InvalidInput,
@@ -43,11 +44,12 @@ SampleImageResult = Annotated[
     | SampleImageNotFound
     | ImageRejected
     | DuplicateImage
+    | DiskFull
     | InvalidInput,
     strawberry.union("SampleImageResult", description="A saved picture, or why it was not saved."),
 ]
 DeleteSampleImageResult = Annotated[
-    SampleImageDeleted | ModelNotFound | SampleImageNotFound | InvalidInput,
+    SampleImageDeleted | ModelNotFound | SampleImageNotFound | DiskFull | InvalidInput,
     strawberry.union(
         "DeleteSampleImageResult", description="The deletion, or why it did not happen."
     ),
@@ -79,7 +81,7 @@ async def read_upload(upload: Upload) -> bytes:
 
 
 MigrateLegacyDbResult = Annotated[
-    MigrationReport | MigrationRefused | MigrationAlreadyRunning,
+    MigrationReport | MigrationRefused | MigrationAlreadyRunning | DiskFull,
     strawberry.union(
         "MigrateLegacyDbResult", description="The import's report, or why it did not run."
     ),
@@ -87,7 +89,13 @@ MigrateLegacyDbResult = Annotated[
 
 
 ImportAModelResult = Annotated[
-    ImportResult | Conflict | Locked | PendingImportNotFound | ModelFileProblem | ModelPathTaken,
+    ImportResult
+    | Conflict
+    | Locked
+    | PendingImportNotFound
+    | ModelFileProblem
+    | ModelPathTaken
+    | DiskFull,
     strawberry.union(
         "ImportAModelResult",
         description="The import, the conflict to resolve, or why it did not run.",

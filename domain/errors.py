@@ -205,3 +205,23 @@ class JobFinished(UserError):
     def __init__(self, job_id: int, state: str) -> None:
         super().__init__(f"Job {job_id} has ended ({state}); start a new one instead.")
         self.job_id, self.state = job_id, state
+
+
+class DiskFull(UserError):
+    """The disk, or the user's quota on it, has no room for what was being written. Not a
+    bug but a state the user can change: nothing half-written was kept, so freeing space
+    and trying again completes the operation (a legacy import resumes where it stopped)."""
+
+    code = "DISK_FULL"
+
+    def __init__(self, folder: str, bytes_needed: int | None, *, quota: bool = False) -> None:
+        where = (
+            f"The disk quota for {folder} is used up"
+            if quota
+            else f"The disk holding {folder} is full"
+        )
+        needed = "" if bytes_needed is None else f": {bytes_needed:,} more bytes did not fit"
+        super().__init__(
+            f"{where}{needed}. Free some space and try again; nothing half-written was kept."
+        )
+        self.folder, self.bytes_needed = folder, bytes_needed

@@ -11,29 +11,35 @@ Rules every rewrite keeps:
   transaction, so they commit or vanish with the caller's other rows.
 - No index row ever points to a file that does not exist. New tier files are written under
   temporary names (flushed) before the transaction. Seqs the gallery did not have yet get
-  their files renamed into place before the commit; a crash there leaves files no row
-  names, which `recover()` sweeps away. Seqs that rows already point to change through
-  the `file_moves` journal: written in the same transaction as the rows, carried out
-  right after the commit, and replayed by `recover()` if a crash came in between. A
-  picture that moves to a lower seq is hard-linked under a temporary name first, so every
-  move has a source of its own and replaying them is safe in any state.
+  their files renamed into place before the commit; a transaction that fails removes them
+  again, and a crash there leaves files no row names, which `recover()` sweeps away. Seqs
+  that rows already point to change through the `file_moves` journal: written in the same
+  transaction as the rows, carried out right after the commit, and replayed by `recover()`
+  if a crash came in between. A picture that moves to a lower seq is hard-linked under a
+  temporary name first, so every move has a source of its own and replaying them is safe
+  in any state.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
 from domain.errors import DuplicateImage, ModelNotFound, SampleImageNotFound
-from domain.files import TEMP_PREFIX, sync_folder, temp_path_beside, write_durably
+from domain.files import (
+    TEMP_PREFIX,
+    link_beside,
+    place,
+    sync_folder,
+    temp_path_beside,
+    write_durably,
+)
 from domain.hashing import normalize_sha256
 from domain.image_pipeline import EncodedImage, encode_tiers
 from domain.image_tiers import Quality, tier_file_name
@@ -74,13 +80,34 @@ class Rewrite:
     current: list[SampleImage]
     slots: list[Slot]
     temp_files: dict[tuple[int, Quality], Path] = field(default_factory=dict)  # (new seq, tier)
+    placed: list[Path] = field(default_factory=list)  # new seqs' files, put in place by commit
 
 
 @dataclass(frozen=True, slots=True)
 class RecoveryReport:
-    moves_replayed: int
-    temp_files_removed: int
-    orphan_files_removed: int
+    """What `recover()` did at startup to finish or undo work a crash interrupted."""
+
+    moves_replayed: int = 0
+    temp_files_removed: int = 0
+    orphan_tier_files_removed: int = 0
+    orphan_pending_originals_removed: int = 0
+
+    def actions(self) -> list[str]:
+        """One line for each kind of thing done, for the log; none when there was nothing
+        to do. A recovery removes files: whoever reads the log must see that it did."""
+        lines = [
+            (self.moves_replayed, "replayed {} gallery file move(s) committed but not done"),
+            (self.temp_files_removed, "removed {} temporary file(s) of unfinished writes"),
+            (
+                self.orphan_tier_files_removed,
+                "removed {} tier file(s) no gallery row names (placed, never committed)",
+            ),
+            (
+                self.orphan_pending_originals_removed,
+                "removed {} pending original(s) no pending import lists",
+            ),
+        ]
+        return [text.format(count) for count, text in lines if count]
 
 
 class Gallery:
@@ -164,8 +191,14 @@ class Gallery:
         await plan_moves(conn, rewrite.sha256, _moves(rewrite))
         return images
 
-    async def discard(self, rewrite: Rewrite) -> None:
-        await self._workers.run(_unlink_all, rewrite.temp_files)
+    async def discard(self, rewrite: Rewrite, error: BaseException) -> None:
+        """Remove the files of a rewrite whose transaction raised `error`: its temporary
+        files, and the new seqs' files `commit` had put in place when `error` is an ordinary
+        exception, which the store raises only for a transaction that did not commit (a full
+        disk at the commit, say). A cancellation may have struck while the commit went on
+        regardless: those files stay for `recover()` to judge at the next start."""
+        placed = rewrite.placed if isinstance(error, Exception) else []
+        await self._workers.run(_unlink_all, [*rewrite.temp_files.values(), *placed])
 
     async def recover(self) -> RecoveryReport:
         """Finish what a crash interrupted, at startup, before any gallery operation: carry
@@ -176,8 +209,9 @@ class Gallery:
         async with self._store.read() as conn:
             gallery_keys = await all_gallery_keys(conn)
             pending_names = await all_pending_image_names(conn)
-        orphans = await self._workers.run(self._remove_orphans, gallery_keys, pending_names)
-        return RecoveryReport(len(moves), temp, orphans)
+        tiers = await self._workers.run(self._remove_orphan_tiers, gallery_keys)
+        originals = await self._workers.run(self._remove_orphan_originals, pending_names)
+        return RecoveryReport(len(moves), temp, tiers, originals)
 
     async def _rewrite_model(
         self, sha256: str, current: list[SampleImage], slots: list[Slot]
@@ -189,8 +223,8 @@ class Gallery:
                     raise ModelNotFound(sha256)
                 images = await self.commit(conn, rewrite)
                 await touch_model(conn, sha256)
-        except BaseException:
-            await self.discard(rewrite)
+        except BaseException as error:
+            await self.discard(rewrite, error)
             raise
         return images
 
@@ -229,20 +263,22 @@ class Gallery:
                         temp = temp_path_beside(final)
                         write_durably(temp, slot.encoded.tier(quality).data)
                     elif slot.seq != seq:
-                        temp = temp_path_beside(final)
-                        os.link(self._dir / tier_file_name(rewrite.sha256, slot.seq, quality), temp)
+                        source = self._dir / tier_file_name(rewrite.sha256, slot.seq, quality)
+                        temp = link_beside(source, final)
                     else:
                         continue
                     rewrite.temp_files[seq, quality] = temp
         except BaseException:
-            _unlink_all(rewrite.temp_files)
+            _unlink_all(rewrite.temp_files.values())
             raise
 
     def _publish_new_seqs(self, rewrite: Rewrite) -> None:
         """Seqs no row pointed to before: their files go into place before the commit."""
         for (seq, quality), temp in list(rewrite.temp_files.items()):
             if seq >= len(rewrite.current):
-                temp.replace(self._dir / tier_file_name(rewrite.sha256, seq, quality))
+                final = self._dir / tier_file_name(rewrite.sha256, seq, quality)
+                place(temp, final)
+                rewrite.placed.append(final)
                 del rewrite.temp_files[seq, quality]
         sync_folder(self._dir)
 
@@ -261,20 +297,22 @@ class Gallery:
             stray.unlink(missing_ok=True)
         return len(strays)
 
-    def _remove_orphans(self, gallery_keys: set[tuple[str, int]], pending_names: set[str]) -> int:
-        """Files no row names: left by a crash between placing files and committing rows."""
-        orphans = [
+    def _remove_orphan_tiers(self, gallery_keys: set[tuple[str, int]]) -> int:
+        """Tier files no row names: left by a crash between placing files and committing."""
+        return _unlink_counted(
             path
             for path in self._dir.iterdir()
             if (match := _TIER_FILE.fullmatch(path.name))
             and (match["sha256"], int(match["seq"])) not in gallery_keys
-        ]
+        )
+
+    def _remove_orphan_originals(self, pending_names: set[str]) -> int:
+        """Pending originals no row lists: copied by a legacy import that died before its
+        commit, or left by a Stage 2 import that died before removing them."""
         pending_dir = self._dir / "pending"
-        if pending_dir.is_dir():
-            orphans += [path for path in pending_dir.iterdir() if path.name not in pending_names]
-        for orphan in orphans:
-            orphan.unlink(missing_ok=True)
-        return len(orphans)
+        if not pending_dir.is_dir():
+            return 0
+        return _unlink_counted(p for p in pending_dir.iterdir() if p.name not in pending_names)
 
 
 def _final_rows(rewrite: Rewrite) -> list[SampleImage]:
@@ -325,6 +363,12 @@ def _refuse_duplicate(
             raise DuplicateImage(sha256, image.seq)
 
 
-def _unlink_all(paths: Mapping[Any, Path]) -> None:
-    for path in paths.values():
+def _unlink_all(paths: Iterable[Path]) -> None:
+    for path in paths:
         path.unlink(missing_ok=True)
+
+
+def _unlink_counted(paths: Iterable[Path]) -> int:
+    removed = list(paths)  # listed whole first: never unlink while iterating the folder
+    _unlink_all(removed)
+    return len(removed)

@@ -37,7 +37,7 @@ from domain.errors import (
     MigrationAlreadyRunning,
     ModelNotFound,
 )
-from domain.files import temp_path_beside, write_durably
+from domain.files import write_into_place
 from domain.gallery import Gallery
 from domain.image_formats import SNIFF_BYTES, raster_media_type
 from domain.legacy_reader import LegacyLibrary, LegacyModelRow, LegacyTag, read_legacy_library
@@ -242,16 +242,29 @@ class LegacyMigrator:
     ) -> None:
         # Each row's images in listed order (its gallery seqs follow that order); rows at
         # once, enough to keep every worker busy while others read or write files.
+        # The first failure (a full disk: `DiskFull`) stops the run: no row starts another
+        # image, the images in flight end by themselves (a worker thread cannot be stopped
+        # half way, and its files must be settled before the run answers), then the failure
+        # is raised. What was not done stays owed in the ledger for the next run.
         admitted = asyncio.Semaphore(2 * self._workers.count + 2)
+        failures: list[Exception] = []
 
         async def do_row(row_tasks: list[ImageTask]) -> None:
             async with admitted:
                 for task in row_tasks:
-                    await self._do_image(task, report)
+                    if failures:
+                        return
+                    try:
+                        await self._do_image(task, report)
+                    except Exception as error:
+                        failures.append(error)
+                        return
                     progress.images_done += 1
 
         rows = [list(group) for _, group in groupby(tasks, key=lambda task: task.legacy_id)]
         await asyncio.gather(*(do_row(row) for row in rows))
+        if failures:
+            raise failures[0]
 
     async def _do_image(self, task: ImageTask, report: MigrationReport) -> None:
         """Do one owed image and strike it from the ledger. A gallery image is recognized
@@ -314,7 +327,7 @@ class LegacyMigrator:
                 return True  # imported (Stage 2) meanwhile: its task went with it
             seq = await next_pending_image_seq(conn, pending_id)
             name = f"{pending_id}_{seq}{_EXTENSIONS[media_type]}"
-            await self._workers.run(_write_into_place, folder / name, data)
+            await self._workers.run(write_into_place, folder / name, data)
             await insert_pending_image(conn, PendingImage(pending_id, seq, name, len(data)))
             await finish_image_task(conn, task.id)
         report.images_copied += 1
@@ -593,9 +606,3 @@ def _pending(pending_id: int, row: PlannedRow) -> PendingImport:
         meta=row.meta,
         sha256=row.sha256,
     )
-
-
-def _write_into_place(target: Path, data: bytes) -> None:
-    temp = temp_path_beside(target)
-    write_durably(temp, data)
-    temp.replace(target)

@@ -231,8 +231,8 @@ class Promoter:
                     await delete_pending(conn, pending.id)
                     if job is not None:
                         await job.record(conn, imported)
-            except BaseException:
-                await self._gallery.discard(rewrite)
+            except BaseException as error:
+                await self._gallery.discard(rewrite, error)
                 raise
         await self._workers.run(_remove_files, self._pending_dir, originals[pending.id])
         return imported

@@ -4,7 +4,7 @@ over HTTP (httpx's ASGI transport runs the app in-process, lifespan included).""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from api.app import create_app
 from domain.config import Config
 from domain.store import Store
 from tests.images import decode
+from tests.small_disk import SmallDisk, mount_small_disk, unmount
 
 
 class Shelf:
@@ -106,3 +107,13 @@ def data_dir(tmp_path: Path) -> Path:
 async def shelf(data_dir: Path) -> AsyncIterator[Shelf]:
     async with running_shelf(data_dir) as running:
         yield running
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A real small filesystem (a tmpfs) to fill up, unmounted after the test."""
+    disk = mount_small_disk(tmp_path / "disk")
+    try:
+        yield disk
+    finally:
+        unmount(disk)

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import strawberry
 
+from api.scalars import BigInt
 from domain import errors
 from domain.jobs.model import JobState
 
@@ -163,6 +164,24 @@ class JobFinished(Problem):
         return cls(code=error.code, message=str(error), job_state=JobState(error.state))
 
 
+@strawberry.type(
+    description="The disk holding the library (or the user's quota on it) is full. Nothing "
+    "half-written was kept: free some space and call again. A legacy import stopped here "
+    "keeps what it had done and the next run finishes it."
+)
+class DiskFull(Problem):
+    folder: str = strawberry.field(description="The folder that had no room (absolute path).")
+    bytes_needed: BigInt | None = strawberry.field(
+        description="The size of the write that did not fit, in bytes; null when unknown "
+        "(the library database's own writes)."
+    )
+
+    @classmethod
+    def of(cls, error: errors.DiskFull) -> DiskFull:
+        needed = None if error.bytes_needed is None else BigInt(error.bytes_needed)
+        return cls(code=error.code, message=str(error), folder=error.folder, bytes_needed=needed)
+
+
 def problem_of(error: errors.UserError) -> Problem:
     """The union member for a domain error."""
     match error:
@@ -190,6 +209,9 @@ def problem_of(error: errors.UserError) -> Problem:
             return JobNotFound.of(error)
         case errors.JobFinished():
             return JobFinished.of(error)
+
+        case errors.DiskFull():
+            return DiskFull.of(error)
         case _:
             return InvalidInput.of(error)
 

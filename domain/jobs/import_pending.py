@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from domain.errors import PendingImportNotFound, UserError
+from domain.errors import DiskFull, PendingImportNotFound, UserError
 from domain.jobs.model import JobItem, JobRow, Outcome
 from domain.jobs.runner import Control
 from domain.promotion import Conflict, ForJob, ImportAction, Imported, Promoter, Strategy
@@ -89,6 +89,8 @@ class ImportPendingWork:
             work = self._promoter.import_a_model(item.item, strategy, hooks)
             try:
                 result = await _unless_stopped_while_hashing(work, item.item, control)
+            except DiskFull:
+                raise  # stops the whole job (paused): the next item would meet it too
             except PendingImportNotFound:
                 await self._record(
                     job_id, item.item, Outcome.SKIPPED, "Imported or deleted meanwhile."

@@ -29,7 +29,7 @@ from enum import Enum
 from functools import partial
 from typing import Protocol
 
-from domain.errors import JobFinished, JobNotFound, UserError
+from domain.errors import DiskFull, JobFinished, JobNotFound, UserError
 from domain.jobs.model import InFlight, ItemCounts, Job, JobKind, JobRow, JobState
 from domain.pagination import Page
 from domain.records import JsonObject
@@ -256,9 +256,11 @@ class JobRunner:
             control.bytes_at_start = (await self._progress([row]))[0].counts.bytes_done
             control.started = time.monotonic()
             finished = await work.run(row, control)
-        except UserError as error:  # a condition the user can act on, e.g. a full disk
+        except DiskFull as error:  # resumable once there is room
             logger.warning("Job %s paused: %s", row.id, error)
             return JobState.PAUSED, str(error)
+        except UserError as error:  # the job cannot be done as asked (a refused input)
+            return JobState.FAILED, str(error)
         except Exception as error:
             logger.exception("Job %s failed", row.id)
             return JobState.FAILED, f"Internal error: {type(error).__name__}."

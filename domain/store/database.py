@@ -5,6 +5,10 @@ Every write goes through one writer connection, serialized by a lock and wrapped
 writer never fails late with "database is locked". Reads use a small pool of read-only
 connections: in WAL mode they see the last committed state and never wait for the writer.
 Each aiosqlite connection runs its queries on a thread of its own, off the event loop.
+
+A disk that fills up mid-transaction (SQLite's SQLITE_FULL, at a statement or at the
+commit) is rolled back and raised as `DiskFull`: the user can free space, and the writer is
+left ready for the next transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 
 import aiosqlite
 
-from domain.errors import StoreError
+from domain.errors import DiskFull, StoreError
 from domain.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 
 # STRICT tables arrived in SQLite 3.37.
@@ -33,8 +37,11 @@ Params = tuple[Any, ...] | dict[str, Any]
 class Store:
     """The library database: one serialized writer and a pool of concurrent readers."""
 
-    def __init__(self, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
+    def __init__(
+        self, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection], folder: Path
+    ) -> None:
         self._writer = writer
+        self._folder = folder  # the database's, named when its disk is full
         self._write_lock = asyncio.Lock()
         self._readers = readers
         self._idle_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -69,7 +76,7 @@ class Store:
         except BaseException:
             await writer.close()
             raise
-        return cls(writer, pool)
+        return cls(writer, pool, db_path.parent)
 
     async def close(self) -> None:
         """Close every connection; the WAL is checkpointed by the last one to close."""
@@ -90,15 +97,19 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Hold the writer for one transaction: committed when the block ends, rolled back
-        when it raises. Every multi-step change goes in one of these."""
+        when it raises or the commit fails. Every multi-step change goes in one of these."""
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
-            except BaseException:
+                await self._writer.commit()
+            except BaseException as error:
+                # A failed COMMIT may leave the transaction open (SQLite lets it be retried):
+                # roll back, or the next BEGIN fails. A no-op when SQLite rolled back itself.
                 await self._writer.rollback()
+                if _is_disk_full(error):
+                    raise DiskFull(str(self._folder), None) from error
                 raise
-            await self._writer.commit()
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -120,6 +131,13 @@ class Store:
         """Run one read query and return its first row, or None."""
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL; extended codes keep it in the low
+    byte)."""
+    code = getattr(error, "sqlite_errorcode", None) if isinstance(error, sqlite3.Error) else None
+    return code is not None and code & 0xFF == sqlite3.SQLITE_FULL
 
 
 def _read_only_uri(db_path: Path) -> str:
