@@ -104,11 +104,11 @@ ImportAModelResult = Annotated[
 
 
 ImportPendingResult = Annotated[
-    JobStarted | InvalidInput,
+    JobStarted | InvalidInput | DiskFull,
     strawberry.union("ImportPendingResult", description="The job started, or why it did not."),
 ]
 JobControlResult = Annotated[
-    Job | JobNotFound | JobFinished,
+    Job | JobNotFound | JobFinished | DiskFull,
     strawberry.union(
         "JobControlResult", description="The job as it is now, or why it could not be changed."
     ),
@@ -146,8 +146,9 @@ class Mutation:
                 message=f"`ids` lists at most {MAX_JOB_IDS:,} pending imports; omit it for all.",
             )
         params = {"ids": ids, "strategy": None if strategy is None else strategy.value}
-        job = await info.context.jobs.submit(JobKind.IMPORT_PENDING, params)
-        return JobStarted(job=Job.of(job))
+        submitted = info.context.jobs.submit(JobKind.IMPORT_PENDING, params)
+        result = await outcome(submitted, lambda job: JobStarted(job=Job.of(job)))
+        return cast(ImportPendingResult, result)
 
     @strawberry.mutation(
         description="Pause a job: items still hashing are abandoned (they start again on "

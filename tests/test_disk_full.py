@@ -309,3 +309,48 @@ def test_an_exhausted_quota_is_disk_full_too_and_other_errors_pass_unchanged() -
     assert str(caught.value).startswith("The disk quota for /library/images is used up: 2,048")
     with pytest.raises(PermissionError), disk_full_is_typed(Path("/library/images"), 1):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+
+async def test_a_job_that_meets_a_full_disk_pauses_and_resumes_once_there_is_room(
+    small_disk: SmallDisk, tmp_path: Path
+) -> None:
+    async with running_shelf(small_disk.data_dir) as shelf:
+        for pending_id in (1, 2):
+            await pending_file(shelf, tmp_path, pending_id, os.urandom(100_000 + pending_id))
+        small_disk.fill()
+        started = (await shelf.data(START_JOB))["importPending"]
+        if started["__typename"] == "DiskFull":  # not even the job's row fits
+            small_disk.free()
+            started = (await shelf.data(START_JOB))["importPending"]
+            small_disk.fill()
+        job_id = started["job"]["id"]
+        paused = await until_state(shelf, job_id, "PAUSED")
+        assert "disk" in paused["error"].lower() and paused["done"] < 2
+        assert (await shelf.data(MODELS))["models"]["totalCount"] == paused["created"]
+
+        small_disk.free()
+        assert (await shelf.data(RESUME_JOB, id=job_id))["resumeJob"]["state"] in (
+            "QUEUED",
+            "RUNNING",
+        )
+        done = await until_state(shelf, job_id, "COMPLETED")
+        assert (done["created"], done["error"]) == (2, None)
+        assert (await shelf.data(MODELS))["models"]["totalCount"] == 2
+
+
+START_JOB = """
+mutation {
+  importPending { __typename ... on JobStarted { job { id state } } ... on Problem { code } }
+}
+"""
+RESUME_JOB = "mutation($id: ID!) { resumeJob(id: $id) { ... on Job { state } } }"
+JOB_STATE = "query($id: ID!) { job(id: $id) { state done created error } }"
+
+
+async def until_state(shelf: Shelf, job_id: str, state: str) -> dict[str, Any]:
+    for _ in range(1500):
+        job: dict[str, Any] = (await shelf.data(JOB_STATE, id=job_id))["job"]
+        if job["state"] == state:
+            return job
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"job {job_id} is still {job}")

@@ -71,6 +71,8 @@ class ImportPendingWork:
                         break
                     task = self._import(job.id, item, strategy, control)
                     group.create_task(_releasing(admitted, task))
+        except* DiskFull as full:
+            raise full.exceptions[0] from None  # the job pauses on the first; one is enough
         finally:
             self._promoter.release(job.id)
         return not await unfinished_items(self._store, job.id)

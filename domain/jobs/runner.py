@@ -47,7 +47,8 @@ from domain.store.jobs import (
 logger = logging.getLogger("modelshelf.jobs")
 
 PROGRESS_INTERVAL = 0.25  # seconds: about four updates a second
-STOP_TIMEOUT = 30.0  # how long pause, cancel or shutdown wait for the work to wind down
+STOP_TIMEOUT = 30.0
+UNWRITTEN_RETRY_SECONDS = 1.0  # how long pause, cancel or shutdown wait for the work to wind down
 
 
 class Request(Enum):
@@ -127,6 +128,8 @@ class JobRunner:
         self._running: _Running | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._watchers: dict[int, set[asyncio.Queue[JobState | None]]] = {}
+        self._unwritten: dict[int, tuple[JobState, str | None]] = {}  # see `_settle`
+        self._retries: set[asyncio.Task[None]] = set()
 
     def register(self, kind: JobKind, work: Work) -> None:
         self._works[kind] = work
@@ -142,6 +145,8 @@ class JobRunner:
             running.control.stop(Request.SHUTDOWN)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(running.ended.wait(), STOP_TIMEOUT)
+        for retry in list(self._retries):
+            retry.cancel()
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -231,18 +236,23 @@ class JobRunner:
     async def _run_queue(self) -> None:
         while True:
             async with self._control:
-                row = await runnable_job(self._store)
+                row = await runnable_job(self._store, exclude=set(self._unwritten))
                 if row is None:
                     return
+                try:
+                    await self._set(row.id, JobState.RUNNING)
+                except DiskFull as full:  # not even its state fits: it waits, paused
+                    await self._settle(row.id, JobState.PAUSED, str(full))
+                    continue
                 running = self._running = _Running(row.id, Control(partial(self._tell, row.id)))
-                await self._set(row.id, JobState.RUNNING)
+            final, error = JobState.PAUSED, None
             try:
                 final, error = await self._work_on(row, running.control)
             finally:
                 async with self._control:
                     self._running = None
                     if running.control.request is not Request.SHUTDOWN:
-                        await self._set(row.id, final, error)
+                        await self._settle(row.id, final, error)
                 running.ended.set()
             if running.control.request is Request.SHUTDOWN:
                 return
@@ -273,7 +283,28 @@ class JobRunner:
     async def _set(self, job_id: int, state: JobState, error: str | None = None) -> None:
         async with self._store.transaction() as conn:
             await set_state(conn, job_id, state, error)
+        self._unwritten.pop(job_id, None)
         self._tell(job_id, state)
+
+    async def _settle(self, job_id: int, state: JobState, error: str | None) -> None:
+        """Write the state a run ended in. When the disk is too full even for that, the
+        state holds in memory (what clients see) and is written as soon as there is room."""
+        try:
+            await self._set(job_id, state, error)
+        except DiskFull as full:
+            self._unwritten[job_id] = (state, error or str(full))
+            self._tell(job_id, state)
+            retry = asyncio.create_task(self._write_later(job_id))
+            self._retries.add(retry)
+            retry.add_done_callback(self._retries.discard)
+
+    async def _write_later(self, job_id: int) -> None:
+        while job_id in self._unwritten:
+            await asyncio.sleep(UNWRITTEN_RETRY_SECONDS)
+            async with self._control:
+                if job_id in self._unwritten:
+                    with contextlib.suppress(DiskFull):
+                        await self._set(job_id, *self._unwritten[job_id])
 
     def _tell(self, job_id: int, state: JobState | None = None) -> None:
         for changes in self._watchers.get(job_id, ()):
@@ -283,6 +314,7 @@ class JobRunner:
         row = await get_job_row(self._store, job_id)
         if row is None:
             raise JobNotFound(job_id)
+        row = self._as_known(row)
         if row.state.finished:
             raise JobFinished(job_id, row.state.value)
         return row
@@ -294,8 +326,14 @@ class JobRunner:
         return job
 
     async def _progress(self, rows: list[JobRow]) -> list[Job]:
+        rows = [self._as_known(row) for row in rows]
         counts = await item_counts(self._store, [row.id for row in rows])
         return [self._with_live(row, counts[row.id]) for row in rows]
+
+    def _as_known(self, row: JobRow) -> JobRow:
+        """The row, with a state the disk had no room for yet."""
+        unwritten = self._unwritten.get(row.id)
+        return row if unwritten is None else replace(row, state=unwritten[0], error=unwritten[1])
 
     def _with_live(self, row: JobRow, counts: ItemCounts) -> Job:
         running = self._running

@@ -102,12 +102,13 @@ async def get_job_row(store: Store, job_id: int) -> JobRow | None:
     return None if row is None else _job(row)
 
 
-async def runnable_job(store: Store) -> JobRow | None:
+async def runnable_job(store: Store, exclude: Iterable[int] = ()) -> JobRow | None:
     """The job to run next: one that was running (a restart resumes it), else the oldest
-    queued one."""
+    queued one; none of `exclude`."""
     row = await store.fetch_one(
         f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN ('RUNNING', 'QUEUED')"
-        " ORDER BY state = 'QUEUED', id LIMIT 1"
+        " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY state = 'QUEUED', id LIMIT 1",
+        (json_list(exclude),),
     )
     return None if row is None else _job(row)
 
