@@ -33,13 +33,13 @@ from domain.config import Config
 from domain.errors import (
     DuplicateImage,
     ImageRejected,
-    LegacyImagesDirNotFound,
     MigrationAlreadyRunning,
     ModelNotFound,
 )
 from domain.files import temp_path_beside, write_durably
 from domain.gallery import Gallery
 from domain.image_formats import SNIFF_BYTES, raster_media_type
+from domain.legacy_inputs import legacy_inputs
 from domain.legacy_reader import LegacyLibrary, LegacyModelRow, LegacyTag, read_legacy_library
 from domain.legacy_rules import (
     Issue,
@@ -186,11 +186,9 @@ class LegacyMigrator:
         progress = self.progress = MigrationProgress(legacy_db_path, datetime.now(UTC))
         try:
             # Even a path check can block (a sleeping network drive): on the workers too.
-            db_path, images_dir = await self._workers.run(
-                _inputs, legacy_db_path, legacy_images_dir
-            )
-            progress.legacy_db_path = str(db_path)
-            report = await self._run_stages(db_path, images_dir, progress)
+            inputs = await self._workers.run(legacy_inputs, legacy_db_path, legacy_images_dir)
+            progress.legacy_db_path = str(inputs.db_path)
+            report = await self._run_stages(inputs.db_path, inputs.images_dir, progress)
         except BaseException:
             progress.phase = "FAILED"
             raise
@@ -322,23 +320,6 @@ class LegacyMigrator:
 
 
 # What part 1 makes of the legacy library ---------------------------------------------------
-
-
-def _inputs(legacy_db_path: str, legacy_images_dir: str | None) -> tuple[Path, Path | None]:
-    db_path = Path(legacy_db_path).expanduser().absolute()
-    return db_path, _images_dir(db_path, legacy_images_dir)
-
-
-def _images_dir(db_path: Path, given: str | None) -> Path | None:
-    """The legacy images folder: the one given (which must exist), else `images/` beside
-    the legacy database when it is there, else none."""
-    if given is not None:
-        folder = Path(given).expanduser().absolute()
-        if not folder.is_dir():
-            raise LegacyImagesDirNotFound(f"There is no folder at {folder}.")
-        return folder
-    beside = db_path.parent / "images"
-    return beside if beside.is_dir() else None
 
 
 def _read_and_plan(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import stat
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import LegacyDbNotFound, NotALegacyDb
+from domain.legacy_inputs import DB_ARGUMENT, refusal
 
 # The tables and columns Stage 1 reads; anything else in the file is ignored.
 REQUIRED_COLUMNS = {
@@ -67,10 +69,17 @@ class LegacyLibrary:
 
 def read_legacy_library(db_path: Path) -> LegacyLibrary:
     """Everything Stage 1 needs from the legacy database at `db_path`."""
-    if not db_path.is_file():
-        raise LegacyDbNotFound(f"There is no legacy database at {db_path}.")
+    try:
+        if not stat.S_ISREG(db_path.stat().st_mode):
+            raise LegacyDbNotFound(f"There is no legacy database at {db_path}.")
+    except OSError as error:
+        raise refusal(error, db_path, DB_ARGUMENT) from None
     with tempfile.TemporaryDirectory(prefix="modelshelf-legacy-") as folder:
-        db = sqlite3.connect(_snapshot(db_path, Path(folder)))
+        try:
+            copy = _snapshot(db_path, Path(folder))
+        except OSError as error:
+            raise refusal(error, db_path, DB_ARGUMENT) from None
+        db = sqlite3.connect(copy)
         try:
             db.text_factory = lambda raw: raw.decode("utf-8", "replace")
             _check_schema(db, db_path)
