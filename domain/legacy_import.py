@@ -52,6 +52,7 @@ from domain.legacy_rules import (
     unique_file_names,
 )
 from domain.records import Model, PendingImage, PendingImport, from_epoch_ms
+from domain.regular_files import NotARegularFile, open_regular, read_all
 from domain.store import Store
 from domain.store.legacy import (
     ImageTask,
@@ -266,11 +267,16 @@ class LegacyMigrator:
 
     async def _read(self, task: ImageTask, report: MigrationReport) -> bytes | None:
         try:
-            return await self._workers.run(Path(task.source_path).read_bytes)
-        except OSError as error:
+            return await self._workers.run(_read_image, Path(task.source_path))
+        except (OSError, NotARegularFile) as error:
+            reason = (
+                f"{error.strerror}."
+                if isinstance(error, OSError)
+                else f"it is {error.kind}, not a regular file."
+            )
             report.images_missing += 1
             report.issues.append(
-                Issue(task.legacy_id, "UNREADABLE_IMAGE", f"{task.source_path}: {error.strerror}.")
+                Issue(task.legacy_id, "UNREADABLE_IMAGE", f"{task.source_path}: {reason}")
             )
             return None
 
@@ -574,6 +580,13 @@ def _pending(pending_id: int, row: PlannedRow) -> PendingImport:
         meta=row.meta,
         sha256=row.sha256,
     )
+
+
+def _read_image(path: Path) -> bytes:
+    """A listed image's bytes; only a regular file is read (a pipe would block, a device
+    never end)."""
+    with open_regular(path) as source:
+        return read_all(source)
 
 
 def _write_into_place(target: Path, data: bytes) -> None:
