@@ -39,7 +39,8 @@ from domain.errors import (
 from domain.files import temp_path_beside, write_durably
 from domain.gallery import Gallery
 from domain.image_formats import SNIFF_BYTES, raster_media_type
-from domain.legacy_inputs import legacy_inputs
+from domain.legacy_identity import recognized, row_digest
+from domain.legacy_inputs import LegacyInputs, legacy_inputs
 from domain.legacy_reader import LegacyLibrary, LegacyModelRow, LegacyTag, read_legacy_library
 from domain.legacy_rules import (
     Issue,
@@ -56,12 +57,17 @@ from domain.regular_files import NotARegularFile, open_regular, read_all
 from domain.store import Store
 from domain.store.legacy import (
     ImageTask,
+    LegacySource,
+    fill_row_digests,
     finish_image_task,
     imported_legacy_ids,
-    legacy_source_id,
+    note_run,
     owed_image_tasks,
     plan_image_tasks,
     record_rows,
+    register_source,
+    source_at,
+    sources_sharing_rows,
 )
 from domain.store.models import all_model_keys, insert_models, link_many_model_tags
 from domain.store.pending import (
@@ -102,6 +108,7 @@ class MigrationReport:
     images_missing: int = 0
     images_failed: int = 0
     issues: list[Issue] = field(default_factory=list)
+    recognized_from: str | None = None  # the path it was known under, when found elsewhere
     rows_seconds: float = 0.0
     images_seconds: float = 0.0
 
@@ -189,7 +196,7 @@ class LegacyMigrator:
             # Even a path check can block (a sleeping network drive): on the workers too.
             inputs = await self._workers.run(legacy_inputs, legacy_db_path, legacy_images_dir)
             progress.legacy_db_path = str(inputs.db_path)
-            report = await self._run_stages(inputs.db_path, inputs.images_dir, progress)
+            report = await self._run_stages(inputs, progress)
         except BaseException:
             progress.phase = "FAILED"
             raise
@@ -197,13 +204,23 @@ class LegacyMigrator:
         return report
 
     async def _run_stages(
-        self, db_path: Path, images_dir: Path | None, progress: MigrationProgress
+        self, inputs: LegacyInputs, progress: MigrationProgress
     ) -> MigrationReport:
-        report = MigrationReport(str(db_path), None if images_dir is None else str(images_dir))
+        images_dir = inputs.images_dir
+        report = MigrationReport(
+            str(inputs.db_path), None if images_dir is None else str(images_dir)
+        )
         started = time.perf_counter()
-        library, planned = await self._workers.run(_read_and_plan, db_path, images_dir, report)
+        library, digests = await self._workers.run(_read, inputs.db_path)
+        source = await self._known_source(inputs, digests)
+        done = set() if source is None else await imported_legacy_ids(self._store, source.id)
+        fresh = [row for row in library.rows if row.id not in done]
+        report.already_imported = len(library.rows) - len(fresh)
+        if source is not None and source.path != inputs.real_db_path:
+            report.recognized_from = source.path
+        planned = await self._workers.run(_plan, library, fresh, images_dir, report)
         progress.phase, progress.rows_total = "ROWS", len(planned)
-        source_id = await self._write_rows(db_path, library.tags, planned, report)
+        source_id = await self._write_rows(inputs, source, library.tags, planned, digests, report)
         progress.rows_done = len(planned)
         report.rows_seconds = time.perf_counter() - started
 
@@ -214,24 +231,41 @@ class LegacyMigrator:
         report.images_seconds = time.perf_counter() - started
         return report
 
+    async def _known_source(
+        self, inputs: LegacyInputs, digests: dict[int, int]
+    ) -> LegacySource | None:
+        """The ledger's entry for this legacy database: under its real path (or, for an
+        entry a version 3 run made, the path as typed), else the known source its rows
+        say it is (`legacy_identity.recognized`)."""
+        by_path = await source_at(self._store, [inputs.real_db_path, str(inputs.db_path)])
+        if by_path is not None:
+            return by_path
+        candidates = await sources_sharing_rows(self._store, list(digests.values()))
+        match = recognized(candidates, len(digests))
+        return None if match is None else LegacySource(match.source_id, match.path)
+
     # Part 2: rows ---------------------------------------------------------------------
 
     async def _write_rows(
         self,
-        db_path: Path,
+        inputs: LegacyInputs,
+        source: LegacySource | None,
         tags: list[LegacyTag],
         planned: list[PlannedRow],
+        digests: dict[int, int],
         report: MigrationReport,
     ) -> int:
         now_ms = round(time.time() * 1000)
         async with self._store.transaction() as conn:
-            source_id = await legacy_source_id(conn, str(db_path), now_ms)
-            done = await imported_legacy_ids(conn, source_id)
+            if source is None:
+                source_id = await register_source(conn, inputs.real_db_path, now_ms)
+            else:
+                source_id = source.id
+                await note_run(conn, source_id, inputs.real_db_path, now_ms)
+                await fill_row_digests(conn, source_id, digests.items())
             tag_ids = await _import_tags(conn, tags, report)
-            fresh = [row for row in planned if row.legacy_id not in done]
-            report.already_imported = len(planned) - len(fresh)
-            placement = await _place_rows(conn, fresh, report)
-            await _write_placed(conn, source_id, placement, tag_ids, report)
+            placement = await _place_rows(conn, planned, report)
+            await _write_placed(conn, source_id, placement, tag_ids, digests, report)
         return source_id
 
     # Part 3: images -------------------------------------------------------------------
@@ -328,14 +362,11 @@ class LegacyMigrator:
 # What part 1 makes of the legacy library ---------------------------------------------------
 
 
-def _read_and_plan(
-    db_path: Path, images_dir: Path | None, report: MigrationReport
-) -> tuple[LegacyLibrary, list[PlannedRow]]:
-    """Part 1, all blocking work: read the legacy database, list the images folder once,
-    look for each model file, and apply the rules to every row."""
+def _read(db_path: Path) -> tuple[LegacyLibrary, dict[int, int]]:
+    """The legacy library, and the digest of each row (legacy id → digest)."""
     library = read_legacy_library(db_path)
-    index = ImageIndex(images_dir)
-    return library, _plan(library, index, images_dir, _rows_without_file(library.rows), report)
+    digests = {row.id: row_digest(row.id, row.path, row.created_at) for row in library.rows}
+    return library, digests
 
 
 def _rows_without_file(rows: list[LegacyModelRow]) -> set[int]:
@@ -351,14 +382,17 @@ def _file_exists(path: str) -> bool:
 
 def _plan(
     library: LegacyLibrary,
-    index: ImageIndex,
+    rows: list[LegacyModelRow],
     images_dir: Path | None,
-    missing_files: set[int],
     report: MigrationReport,
 ) -> list[PlannedRow]:
+    """Part 1's blocking work for the rows to import: look for each model file and image,
+    and apply the rules to every row. Rows imported before are not looked at again."""
+    index = ImageIndex(images_dir)
+    missing_files = _rows_without_file(rows)
     now_ms = round(time.time() * 1000)
     planned = []
-    for row in library.rows:
+    for row in rows:
         issues = report.issues
         cleaned = clean_meta(row.id, row.extra_json, row.meta_json)
         issues += cleaned.issues
@@ -500,6 +534,7 @@ async def _write_placed(
     source_id: int,
     placement: Placement,
     tag_ids: dict[int, int],
+    digests: dict[int, int],
     report: MigrationReport,
 ) -> None:
     await insert_models(conn, (_model(row) for row in placement.models))
@@ -510,12 +545,13 @@ async def _write_placed(
         conn, (_pending(pending_id, row) for pending_id, row in placement.pending)
     )
     await link_many_pending_tags(conn, _links(placement.pending, tag_ids, report))
-    await record_rows(
-        conn,
-        source_id,
+    outcomes = (
         [(r.legacy_id, "model") for r in placement.models]
         + [(r.legacy_id, "pending") for _, r in placement.pending]
-        + [(legacy_id, "issue") for legacy_id in placement.refused],
+        + [(legacy_id, "issue") for legacy_id in placement.refused]
+    )
+    await record_rows(
+        conn, source_id, [(legacy_id, kind, digests[legacy_id]) for legacy_id, kind in outcomes]
     )
     await plan_image_tasks(
         conn,

@@ -11,6 +11,7 @@ Blocking (it looks at the disk): run on the workers.
 from __future__ import annotations
 
 import errno
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ _NOT_ALLOWED = (errno.EACCES, errno.EPERM)
 @dataclass(frozen=True, slots=True)
 class LegacyInputs:
     db_path: Path  # absolute, as the user wrote it: what messages and the report show
+    real_db_path: str  # every symbolic link, `..` and `//` resolved: the ledger's key
     images_dir: Path | None  # the folder to look for images in, if there is one
 
 
@@ -43,16 +45,17 @@ def legacy_inputs(legacy_db_path: str, legacy_images_dir: str | None) -> LegacyI
     folder, else `images/` beside the database when it is one, else none)."""
     db_path = checked(legacy_db_path, DB_ARGUMENT)
     given = None if legacy_images_dir is None else checked(legacy_images_dir, IMAGES_ARGUMENT)
+    real_db_path = os.path.realpath(db_path)
     if given is None:
         beside = db_path.parent / "images"
-        return LegacyInputs(db_path, beside if is_folder(beside) else None)
+        return LegacyInputs(db_path, real_db_path, beside if is_folder(beside) else None)
     try:
         mode = given.stat().st_mode
     except OSError as error:
         raise refusal(error, given, IMAGES_ARGUMENT) from None
     if not stat.S_ISDIR(mode):
         raise LegacyImagesDirNotFound(f"{given} is not a folder.")
-    return LegacyInputs(db_path, given)
+    return LegacyInputs(db_path, real_db_path, given)
 
 
 def checked(text: str, what: str) -> Path:

@@ -160,7 +160,9 @@ async def test_a_listed_image_that_is_not_a_regular_file_is_an_issue_not_a_hang(
     db = create_legacy_db(legacy / "hikaze_mm.sqlite3", rows, [])
     with _pipe_released_after(legacy / "images" / "pipe.png", seconds=5):
         report = await migrate(shelf, db)
-    issues = [(i["legacyId"], i["kind"]) for i in report["issues"] if "pipe.png" in i["message"]]
+    issues = sorted(
+        (i["legacyId"], i["kind"]) for i in report["issues"] if "pipe.png" in i["message"]
+    )
     assert issues == [(1, "UNREADABLE_IMAGE"), (2, "UNREADABLE_IMAGE")]
     assert all("named pipe" in i["message"] for i in report["issues"] if "pipe.png" in i["message"])
     assert report["imagesMissing"] == 2 and report["imagesFailed"] == 0

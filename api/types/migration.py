@@ -45,6 +45,11 @@ class MigrationReport:
     legacy_images_dir: str | None = strawberry.field(
         description="The legacy images folder used, if any."
     )
+    recognized_from: str | None = strawberry.field(
+        description="The path under which this legacy database was imported before, when it "
+        "was found under a new one (moved or copied elsewhere) and known again by its rows; "
+        "the ledger knows it under the new path from now on. Null otherwise."
+    )
     models_imported: int = strawberry.field(
         description="Rows with a SHA-256 that became library models."
     )
@@ -57,7 +62,8 @@ class MigrationReport:
         "pending imports with the digest known."
     )
     already_imported: int = strawberry.field(
-        description="Rows an earlier run of the same legacy database carried over, skipped now."
+        description="Rows an earlier run of the same legacy database carried over, skipped now "
+        "(the same database: reached by another path, or moved or copied, is known again)."
     )
     images_converted: int = strawberry.field(
         description="Images of models stored as WebP tiers in galleries."
@@ -98,6 +104,7 @@ class MigrationReport:
         return cls(
             legacy_db_path=report.legacy_db_path,
             legacy_images_dir=report.legacy_images_dir,
+            recognized_from=report.recognized_from,
             models_imported=report.models_imported,
             pending_created=report.pending_created,
             tags_imported=report.tags_imported,

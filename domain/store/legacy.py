@@ -1,13 +1,16 @@
-"""The Stage 1 ledger: which legacy databases were imported, which rows, which images are owed."""
+"""The Stage 1 ledger: which legacy databases were imported (by real path, and by a digest
+of each row), which rows, which images are owed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import aiosqlite
 
+from domain.legacy_identity import SourceMatch
 from domain.store.database import Store
+from domain.store.sql import json_list
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,33 +24,81 @@ class ImageTask:
     pending_id: int | None
 
 
-async def legacy_source_id(conn: aiosqlite.Connection, path: str, now_ms: int) -> int:
-    """The ledger id of the legacy database at `path`, registering it on its first run."""
-    await conn.execute(
-        "INSERT INTO legacy_sources (path, first_run_at, last_run_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (path) DO UPDATE SET last_run_at = excluded.last_run_at",
+@dataclass(frozen=True, slots=True)
+class LegacySource:
+    """A legacy database the ledger knows, and the path it last had."""
+
+    id: int
+    path: str
+
+
+async def source_at(store: Store, paths: Sequence[str]) -> LegacySource | None:
+    """The legacy database the ledger knows under the first of `paths` that it has."""
+    for path in dict.fromkeys(paths):
+        row = await store.fetch_one("SELECT id, path FROM legacy_sources WHERE path = ?", (path,))
+        if row is not None:
+            return LegacySource(row[0], row[1])
+    return None
+
+
+async def sources_sharing_rows(store: Store, digests: Sequence[int]) -> list[SourceMatch]:
+    """Every known legacy database holding one of these row digests, with how many of them
+    it holds and how many rows it holds in all."""
+    rows = await store.fetch_all(
+        "SELECT s.id, s.path, count(*),"
+        " (SELECT count(*) FROM legacy_rows WHERE source_id = s.id)"
+        " FROM (SELECT DISTINCT value FROM json_each(?)) AS wanted"
+        " JOIN legacy_rows AS r ON r.row_digest = wanted.value"
+        " JOIN legacy_sources AS s ON s.id = r.source_id"
+        " GROUP BY s.id",
+        (json_list(digests),),
+    )
+    return [SourceMatch(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def register_source(conn: aiosqlite.Connection, path: str, now_ms: int) -> int:
+    """Enter a legacy database in the ledger on its first run; returns its id."""
+    cursor = await conn.execute(
+        "INSERT INTO legacy_sources (path, first_run_at, last_run_at) VALUES (?, ?, ?)",
         (path, now_ms, now_ms),
     )
-    rows = list(
-        await conn.execute_fetchall("SELECT id FROM legacy_sources WHERE path = ?", (path,))
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def note_run(conn: aiosqlite.Connection, source_id: int, path: str, now_ms: int) -> None:
+    """Record a run of a known legacy database, found at `path` (perhaps a new one)."""
+    await conn.execute(
+        "UPDATE legacy_sources SET path = ?, last_run_at = ? WHERE id = ?",
+        (path, now_ms, source_id),
     )
-    return int(rows[0][0])
 
 
-async def imported_legacy_ids(conn: aiosqlite.Connection, source_id: int) -> set[int]:
-    rows = await conn.execute_fetchall(
+async def imported_legacy_ids(store: Store, source_id: int) -> set[int]:
+    rows = await store.fetch_all(
         "SELECT legacy_id FROM legacy_rows WHERE source_id = ?", (source_id,)
     )
     return {row[0] for row in rows}
 
 
 async def record_rows(
-    conn: aiosqlite.Connection, source_id: int, outcomes: Iterable[tuple[int, str]]
+    conn: aiosqlite.Connection, source_id: int, outcomes: Iterable[tuple[int, str, int]]
 ) -> None:
-    """Note (legacy id, outcome) pairs as carried over."""
+    """Note (legacy id, outcome, row digest) triples as carried over."""
     await conn.executemany(
-        "INSERT INTO legacy_rows (source_id, legacy_id, outcome) VALUES (?, ?, ?)",
-        [(source_id, legacy_id, outcome) for legacy_id, outcome in outcomes],
+        "INSERT INTO legacy_rows (source_id, legacy_id, outcome, row_digest) VALUES (?, ?, ?, ?)",
+        [(source_id, *outcome) for outcome in outcomes],
+    )
+
+
+async def fill_row_digests(
+    conn: aiosqlite.Connection, source_id: int, digests: Iterable[tuple[int, int]]
+) -> None:
+    """Give (legacy id, digest) to rows recorded without one (by a version 3 run)."""
+    await conn.executemany(
+        "UPDATE legacy_rows SET row_digest = ?"
+        " WHERE source_id = ? AND legacy_id = ? AND row_digest IS NULL",
+        [(digest, source_id, legacy_id) for legacy_id, digest in digests],
     )
 
 

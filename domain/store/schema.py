@@ -145,5 +145,14 @@ CREATE TABLE legacy_image_tasks (
 CREATE INDEX legacy_image_tasks_in_order ON legacy_image_tasks (source_id, legacy_id, position);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# Version 4: a legacy database is known by what it holds, not only by where it was.
+_V4 = """
+-- A digest of what never changes in the legacy row (its id, model path and creation time):
+-- a database moved or copied elsewhere is recognized by its rows. NULL for rows a version 3
+-- run recorded, until a run of that database under its known path fills them in.
+ALTER TABLE legacy_rows ADD COLUMN row_digest INTEGER;
+CREATE INDEX legacy_rows_by_digest ON legacy_rows (row_digest);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 LATEST_VERSION = len(MIGRATIONS)
