@@ -36,13 +36,20 @@ from domain.legacy_rows import import_tags, place_rows, write_placed
 from domain.store import Store
 from domain.store.legacy import (
     LegacySource,
+    add_counts,
     fill_row_digests,
+    finish_migration,
     imported_legacy_ids,
+    migration_summary,
     note_run,
+    open_migration,
     owed_image_tasks,
+    owes_images,
+    record_issues,
     register_source,
     source_at,
     sources_sharing_rows,
+    start_migration,
 )
 from domain.workers import Workers
 
@@ -98,29 +105,56 @@ class LegacyMigrator:
         self, inputs: LegacyInputs, progress: MigrationProgress
     ) -> MigrationReport:
         images_dir = inputs.images_dir
-        report = MigrationReport(
-            str(inputs.db_path), None if images_dir is None else str(images_dir)
-        )
+        # This run's part 1 and 2, counted here and then kept in the ledger's migration.
+        run = MigrationReport(str(inputs.db_path), None if images_dir is None else str(images_dir))
         started = time.perf_counter()
         library, digests = await self._workers.run(read_with_digests, inputs.db_path)
         source = await self._known_source(inputs, digests)
         done = set() if source is None else await imported_legacy_ids(self._store, source.id)
         fresh = [row for row in library.rows if row.id not in done]
-        report.already_imported = len(library.rows) - len(fresh)
+        run.already_imported = len(library.rows) - len(fresh)
         if source is not None and source.path != inputs.real_db_path:
-            report.recognized_from = source.path
-        planned = await self._workers.run(plan_rows, library, fresh, images_dir, report)
+            run.recognized_from = source.path
+        planned = await self._workers.run(plan_rows, library, fresh, images_dir, run)
         progress.phase, progress.rows_total = "ROWS", len(planned)
-        source_id = await self._write_rows(inputs, source, library.tags, planned, digests, report)
+        source_id, migration_id = await self._write_rows(
+            inputs, source, library.tags, planned, digests, run
+        )
         progress.rows_done = len(planned)
-        report.rows_seconds = time.perf_counter() - started
+        run.rows_seconds = time.perf_counter() - started
+        if migration_id is None:
+            return run  # nothing new, nothing owed
 
         started = time.perf_counter()
         tasks = await owed_image_tasks(self._store, source_id)
         progress.phase, progress.images_total = "IMAGES", len(tasks)
-        await self._images.do(tasks, report, progress)
-        report.images_seconds = time.perf_counter() - started
-        return report
+        await self._images.do(tasks, migration_id, progress)
+        async with self._store.transaction() as conn:
+            await finish_migration(conn, migration_id, round(time.time() * 1000))
+        run.images_seconds = time.perf_counter() - started
+        return await self._migration_report(migration_id, run)
+
+    async def _migration_report(self, migration_id: int, run: MigrationReport) -> MigrationReport:
+        """The whole migration's report, as the ledger kept it (whatever runs it took), with
+        this run's paths and timings."""
+        counts, issues = await migration_summary(self._store, migration_id)
+        return MigrationReport(
+            legacy_db_path=run.legacy_db_path,
+            legacy_images_dir=run.legacy_images_dir,
+            recognized_from=run.recognized_from,
+            already_imported=counts.already_imported,
+            models_imported=counts.models_imported,
+            pending_created=counts.pending_created,
+            tags_imported=counts.tags_imported,
+            duplicates=counts.duplicates,
+            images_converted=counts.images_converted,
+            images_copied=counts.images_copied,
+            images_missing=counts.images_missing,
+            images_failed=counts.images_failed,
+            issues=issues,
+            rows_seconds=run.rows_seconds,
+            images_seconds=run.images_seconds,
+        )
 
     async def _known_source(
         self, inputs: LegacyInputs, digests: dict[int, int]
@@ -144,8 +178,12 @@ class LegacyMigrator:
         tags: list[LegacyTag],
         planned: list[PlannedRow],
         digests: dict[int, int],
-        report: MigrationReport,
-    ) -> int:
+        run: MigrationReport,
+    ) -> tuple[int, int | None]:
+        """Part 2 in one transaction, with what it counted and met kept in the migration
+        it belongs to: the unfinished one of this database, else a new one when this run
+        writes anything. Returns the ledger ids of the source and the migration (None: the
+        run has nothing to do)."""
         now_ms = round(time.time() * 1000)
         async with self._store.transaction() as conn:
             if source is None:
@@ -154,7 +192,26 @@ class LegacyMigrator:
                 source_id = source.id
                 await note_run(conn, source_id, inputs.real_db_path, now_ms)
                 await fill_row_digests(conn, source_id, digests.items())
-            tag_ids = await import_tags(conn, tags, report)
-            placement = await place_rows(conn, planned, report)
-            await write_placed(conn, source_id, placement, tag_ids, digests, report)
-        return source_id
+            tag_ids = await import_tags(conn, tags, run)
+            placement = await place_rows(conn, planned, run)
+            await write_placed(conn, source_id, placement, tag_ids, digests, run)
+
+            migration_id = await open_migration(conn, source_id)
+            already_imported = 0  # a migration counts the rows skipped when it began
+            wrote = bool(planned or run.tags_imported or run.issues)
+            if migration_id is None and (wrote or await owes_images(conn, source_id)):
+                migration_id = await start_migration(conn, source_id, now_ms)
+                already_imported = run.already_imported
+            if migration_id is not None:
+                await add_counts(
+                    conn,
+                    migration_id,
+                    already_imported=already_imported,
+                    models_imported=run.models_imported,
+                    pending_created=run.pending_created,
+                    tags_imported=run.tags_imported,
+                    duplicates=run.duplicates,
+                    images_missing=run.images_missing,
+                )
+                await record_issues(conn, migration_id, run.issues)
+        return source_id, migration_id

@@ -10,7 +10,9 @@ from domain.legacy_rules import Issue
 
 @dataclass(slots=True)
 class MigrationReport:
-    """What one run did. Counts are of this run's work only."""
+    """What one migration of a legacy database did: the run that found rows to import and,
+    if it was cut short, the run that completed it (the report is the same either way). A
+    run with nothing new and nothing owed reports only the rows it skipped."""
 
     legacy_db_path: str
     legacy_images_dir: str | None

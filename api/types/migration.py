@@ -38,7 +38,9 @@ class MigrationIssueCount:
 
 
 @strawberry.type(
-    description="What one run of the legacy import did; counts are of this run's work only."
+    description="What one migration of a legacy database did: the run that found rows to "
+    "import and, when it was cut short, the run that completed it; the report is the same "
+    "either way. A run with nothing new reports only the rows it skipped."
 )
 class MigrationReport:
     legacy_db_path: str = strawberry.field(description="The legacy database, as an absolute path.")
@@ -75,9 +77,14 @@ class MigrationReport:
     images_failed: int = strawberry.field(
         description="Images found but not decodable as raster images."
     )
-    issues: list[MigrationIssue] = strawberry.field(description="Every issue, row by row.")
-    rows_seconds: float = strawberry.field(description="Time spent reading and writing rows.")
-    images_seconds: float = strawberry.field(description="Time spent on images.")
+    issues: list[MigrationIssue] = strawberry.field(
+        description="Every issue of the rows this migration imported and of their images, row "
+        "by row (issues of no single row first), each row's in the order they were met."
+    )
+    rows_seconds: float = strawberry.field(
+        description="Time this run spent reading and writing rows."
+    )
+    images_seconds: float = strawberry.field(description="Time this run spent on images.")
 
     @strawberry.field(
         description="The issues counted by kind, in kind order: a long list, summed up."

@@ -1,5 +1,5 @@
 """The Stage 1 ledger: which legacy databases were imported (by real path, and by a digest
-of each row), which rows, which images are owed."""
+of each row), which rows, which images are owed, and each migration's counts and issues."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from domain.legacy_identity import SourceMatch
+from domain.legacy_rules import Issue
 from domain.store.database import Store
 from domain.store.sql import json_list
 
@@ -135,3 +136,100 @@ async def images_owed_to_pending(store: Store, pending_id: int) -> int:
 
 async def finish_image_task(conn: aiosqlite.Connection, task_id: int) -> None:
     await conn.execute("DELETE FROM legacy_image_tasks WHERE id = ?", (task_id,))
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationCounts:
+    """What one migration did, as the ledger counted it."""
+
+    already_imported: int = 0
+    models_imported: int = 0
+    pending_created: int = 0
+    tags_imported: int = 0
+    duplicates: int = 0
+    images_converted: int = 0
+    images_copied: int = 0
+    images_missing: int = 0
+    images_failed: int = 0
+
+
+COUNTS = tuple(MigrationCounts.__dataclass_fields__)  # the columns of legacy_migrations
+
+
+async def open_migration(conn: aiosqlite.Connection, source_id: int) -> int | None:
+    """The migration of this legacy database that still owes images, if there is one."""
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT id FROM legacy_migrations WHERE source_id = ? AND finished_at IS NULL",
+            (source_id,),
+        )
+    )
+    return int(rows[0][0]) if rows else None
+
+
+async def start_migration(conn: aiosqlite.Connection, source_id: int, now_ms: int) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO legacy_migrations (source_id, started_at) VALUES (?, ?)", (source_id, now_ms)
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def owes_images(conn: aiosqlite.Connection, source_id: int) -> bool:
+    rows = await conn.execute_fetchall(
+        "SELECT 1 FROM legacy_image_tasks WHERE source_id = ? LIMIT 1", (source_id,)
+    )
+    return bool(list(rows))
+
+
+async def add_counts(conn: aiosqlite.Connection, migration_id: int, **deltas: int) -> None:
+    """Add to a migration's counts (`images_converted=1`), in the caller's transaction: the
+    one that does the work counted."""
+    unknown = set(deltas) - set(COUNTS)
+    if unknown:
+        raise ValueError(f"no such migration count: {', '.join(sorted(unknown))}")
+    changes = {name: delta for name, delta in deltas.items() if delta}
+    if not changes:
+        return
+    assignments = ", ".join(f"{name} = {name} + ?" for name in changes)
+    await conn.execute(
+        f"UPDATE legacy_migrations SET {assignments} WHERE id = ?",
+        (*changes.values(), migration_id),
+    )
+
+
+async def record_issues(
+    conn: aiosqlite.Connection, migration_id: int, issues: Iterable[Issue]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO legacy_issues (migration_id, legacy_id, kind, message) VALUES (?, ?, ?, ?)",
+        [(migration_id, issue.legacy_id, issue.kind, issue.message) for issue in issues],
+    )
+
+
+async def finish_migration(conn: aiosqlite.Connection, migration_id: int, now_ms: int) -> None:
+    """Mark the migration finished if its legacy database owes no image any more."""
+    await conn.execute(
+        "UPDATE legacy_migrations SET finished_at = ? WHERE id = ? AND finished_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM legacy_image_tasks"
+        " WHERE legacy_image_tasks.source_id = legacy_migrations.source_id)",
+        (now_ms, migration_id),
+    )
+
+
+async def migration_summary(store: Store, migration_id: int) -> tuple[MigrationCounts, list[Issue]]:
+    """A migration's counts and its issues, row by row (issues of no row first), each row's
+    in the order they were met."""
+    async with store.snapshot() as conn:
+        counts = list(
+            await conn.execute_fetchall(
+                f"SELECT {', '.join(COUNTS)} FROM legacy_migrations WHERE id = ?",
+                (migration_id,),
+            )
+        )
+        issues = await conn.execute_fetchall(
+            "SELECT legacy_id, kind, message FROM legacy_issues WHERE migration_id = ?"
+            " ORDER BY legacy_id IS NOT NULL, legacy_id, id",
+            (migration_id,),
+        )
+    return MigrationCounts(*counts[0]), [Issue(*row) for row in issues]
