@@ -6,11 +6,11 @@ Blocking: run on the workers.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from domain.image_search import MAX_SEARCH_DEPTH, MAX_SEARCH_ENTRIES, ImageSearch, find_images
 from domain.legacy_identity import row_digest
 from domain.legacy_reader import LegacyLibrary, LegacyModelRow, read_legacy_library
 from domain.legacy_report import MigrationReport
@@ -42,25 +42,6 @@ class PlannedRow:
     images: list[Path]
 
 
-class ImageIndex:
-    """The legacy image folder, listed once: file name → file (exact, else ignoring case)."""
-
-    def __init__(self, folder: Path | None) -> None:
-        self.exact: dict[str, Path] = {}
-        self.folded: dict[str, Path] = {}
-        if folder is None:
-            return
-        for root, dirs, files in os.walk(folder):
-            dirs.sort()  # the same name in two folders: the first in sorted order wins
-            for name in sorted(files):
-                path = Path(root) / name
-                self.exact.setdefault(name, path)
-                self.folded.setdefault(name.casefold(), path)
-
-    def find(self, name: str) -> Path | None:
-        return self.exact.get(name) or self.folded.get(name.casefold())
-
-
 def read_with_digests(db_path: Path) -> tuple[LegacyLibrary, dict[int, int]]:
     """The legacy library, and the digest of each row (legacy id → digest)."""
     library = read_legacy_library(db_path)
@@ -85,16 +66,20 @@ def plan_rows(
     images_dir: Path | None,
     report: MigrationReport,
 ) -> list[PlannedRow]:
-    """Part 1's blocking work for the rows to import: look for each model file and image,
-    and apply the rules to every row. Rows imported before are not looked at again."""
-    index = ImageIndex(images_dir)
+    """Part 1's blocking work for the rows to import: look for each model file and for the
+    images they list (`image_search`: only those, each name once), and apply the rules to
+    every row. Rows imported before are not looked at again."""
+    cleaned = {row.id: clean_meta(row.id, row.extra_json, row.meta_json) for row in rows}
+    names = {row_id: unique_file_names(meta.image_refs) for row_id, meta in cleaned.items()}
+    search = find_images(images_dir, (name for listed in names.values() for name in listed))
+    if search.limited and images_dir is not None:
+        report.issues.append(_search_limited(images_dir, search, names))
     missing_files = _rows_without_file(rows)
     now_ms = round(time.time() * 1000)
     planned = []
     for row in rows:
         issues = report.issues
-        cleaned = clean_meta(row.id, row.extra_json, row.meta_json)
-        issues += cleaned.issues
+        issues += cleaned[row.id].issues
         sha256 = legacy_hash(row.hash_hex)
         if sha256 is None and (row.hash_hex or "").strip():
             issues.append(
@@ -117,24 +102,40 @@ def plan_rows(
                 type=model_type(row.type),
                 size_bytes=size_bytes(row.size_bytes),
                 created_at_ms=created_at_ms(row.id, row.created_at, now_ms, issues),
-                meta=cleaned.meta,
+                meta=cleaned[row.id].meta,
                 legacy_tag_ids=library.tag_ids.get(row.id, []),
-                images=_found_images(row.id, cleaned.image_refs, index, images_dir, report),
+                images=_found_images(row.id, names[row.id], search, images_dir, report),
             )
         )
     return planned
 
 
+def _search_limited(images_dir: Path, search: ImageSearch, names: dict[int, list[str]]) -> Issue:
+    missing = {name for listed in names.values() for name in listed} - set(search.found)
+    bound = (
+        f"after {MAX_SEARCH_ENTRIES:,} entries"
+        if search.stopped_at_entries
+        else f"at {MAX_SEARCH_DEPTH} levels of folders"
+    )
+    return Issue(
+        None,
+        "IMAGE_SEARCH_LIMITED",
+        f"The search below {images_dir} for {len(missing):,} listed image(s) not found there "
+        f"stopped {bound}, a bound that keeps a folder such as / from being walked whole. "
+        "If they are below it, give legacyImagesDir the folder that holds them.",
+    )
+
+
 def _found_images(
     legacy_id: int,
-    refs: list[str],
-    index: ImageIndex,
+    names: list[str],
+    search: ImageSearch,
     images_dir: Path | None,
     report: MigrationReport,
 ) -> list[Path]:
     found = []
-    for name in unique_file_names(refs):
-        path = index.find(name)
+    for name in names:
+        path = search.found.get(name)
         if path is None:
             report.images_missing += 1
             where = (

@@ -17,12 +17,15 @@ from domain.legacy_rules import Issue
 )
 class MigrationIssue:
     legacy_id: int | None = strawberry.field(
-        description="The legacy row's id; null for issues of no single row (a tag)."
+        description="The legacy row's id; null for issues of no single row (a tag, the image "
+        "search)."
     )
     kind: str = strawberry.field(
         description="What kind: INVALID_JSON, INVALID_HASH, INVALID_DATE, "
         "MISSING_MODEL_FILE, MISSING_IMAGE, UNREADABLE_IMAGE, UNDECODABLE_IMAGE, UNKNOWN_TAG, "
-        "TAG_ID_CHANGED, PENDING_ID_CHANGED, ALREADY_PENDING."
+        "TAG_ID_CHANGED, PENDING_ID_CHANGED, ALREADY_PENDING, IMAGE_SEARCH_LIMITED (the search "
+        "for listed images below the images folder reached its bound, of depth or of entries "
+        "looked at, with some not found; no legacyId)."
     )
     message: str = strawberry.field(description="What happened, for people.")
 
