@@ -14,6 +14,12 @@ A run has three parts, after its arguments are checked (`legacy_inputs`):
 Every legacy row ends up as a model, a pending import, or an issue in the report. A run
 killed during part 3 leaves a consistent library (each image is all there or not at all)
 and its owed tasks; the next run of the same database skips the rows and does the rest.
+
+What a migration counts and meets is kept in the ledger (`legacy_migrations`,
+`legacy_issues`), each in the transaction of the work it describes: part 2's with the rows,
+each image's with the strike of its task. A migration is the run that found rows to import
+and, if it was cut short, the runs that complete it; the run that completes it returns the
+whole migration's report, the same as an uninterrupted run's.
 """
 
 from __future__ import annotations

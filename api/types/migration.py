@@ -67,8 +67,9 @@ class MigrationReport:
         "pending imports with the digest known."
     )
     already_imported: int = strawberry.field(
-        description="Rows an earlier run of the same legacy database carried over, skipped now "
-        "(the same database: reached by another path, or moved or copied, is known again)."
+        description="Rows an earlier migration of the same legacy database carried over, "
+        "skipped (the same database reached by another path, or moved or copied elsewhere, "
+        "is known again)."
     )
     images_converted: int = strawberry.field(
         description="Images of models stored as WebP tiers in galleries."

@@ -96,6 +96,12 @@ async def fill_row_digests(
     conn: aiosqlite.Connection, source_id: int, digests: Iterable[tuple[int, int]]
 ) -> None:
     """Give (legacy id, digest) to rows recorded without one (by a version 3 run)."""
+    lacking = await conn.execute_fetchall(
+        "SELECT 1 FROM legacy_rows WHERE source_id = ? AND row_digest IS NULL LIMIT 1",
+        (source_id,),
+    )
+    if not list(lacking):
+        return
     await conn.executemany(
         "UPDATE legacy_rows SET row_digest = ?"
         " WHERE source_id = ? AND legacy_id = ? AND row_digest IS NULL",
