@@ -12,7 +12,7 @@ dir:
   and 12,000 tag links, in a database with the exact legacy schema (`tests.legacy`);
 - 3,000 preview images in the legacy images folder, spread at random over the models (0 to
   3 each, listed in `extra_json` as `{"images": ["/media/<file>", ...]}`), so that about
-  two thirds go to models (converted into three WebP tiers by `Gallery.add`) and a third to
+  two thirds go to models (converted into three WebP tiers in their galleries) and a third to
   pending imports (their originals copied). Their sizes follow what Stable Diffusion users
   keep, from 512×768 to 2048×3072, and they are PNG (40 %, zlib level 4 as ComfyUI saves
   them, with A1111 `parameters`) or JPEG (quality 85 to 95, some progressive).
@@ -28,8 +28,8 @@ a warm disk).
 
 What is measured:
 - The database part, `report.rows_seconds`, as the migrator times it: everything before
-  the first image, i.e. reading the legacy database (from a private copy), listing the
-  images folder, planning every row, and the one transaction that writes tags, models,
+  the first image, i.e. reading the legacy database (from a private copy), looking up the
+  listed images, planning every row, and the one transaction that writes tags, models,
   pending imports, links, the ledger and the owed image tasks. What the whole `migrate()`
   call spends outside its two parts is shown too. Target: under 2 s for 5,000 rows.
 - The image part, `report.images_seconds`: every owed image, converted or copied, as the
@@ -41,11 +41,12 @@ What is measured:
   model images (300 by default) in the order the migrator owes them; both sides import
   the same 5,000 rows into a fresh data dir of their own first, and then:
   - parallel: the migrator, from a copy of the legacy database whose rows list only the
-    sample's images (`report.images_seconds`, which also counts striking each task from
-    the ledger, work the loop does not do);
+    sample's images (`report.images_seconds`, which also counts striking each task and
+    counting its outcome in the ledger, in the picture's own transaction: work the loop
+    does not do);
   - sequential: a plain loop over the same (digest, file) pairs, one at a time, reading the
-    file and awaiting `app.state.gallery.add(sha256, data)`, the single-image function the
-    migrator calls for each model image.
+    file and awaiting `app.state.gallery.add(sha256, data)`, the gallery's single-image
+    append (the same encode, prepare and commit the migrator runs for each model image).
   Target: the parallel pipeline at least 1.7× the images/s of the loop on 2 cores (skipped
   when the process may use only one core).
 

@@ -44,6 +44,13 @@ class InvalidFilter(UserError):
     code = "INVALID_FILTER"
 
 
+class InvalidPath(UserError):
+    """A path a user sent that no file can have: empty, holding a NUL byte or text no file
+    name can be, a `~` that names no home folder, or longer than the system allows."""
+
+    code = "INVALID_PATH"
+
+
 class StoreError(Exception):
     """The library database cannot be used: too new, not ours, or SQLite too old."""
 
@@ -126,6 +133,25 @@ class NotALegacyDb(LegacyImportError):
 
 class LegacyImagesDirNotFound(LegacyImportError):
     code = "LEGACY_IMAGES_DIR_NOT_FOUND"
+
+
+class LegacyPathInvalid(LegacyImportError, InvalidPath):
+    """A legacy argument that is no usable path (see `InvalidPath`)."""
+
+    code = InvalidPath.code
+
+
+class LegacyPathUnreadable(LegacyImportError):
+    """The system would not let Stage 1 look at a legacy path: an I/O error, a symbolic
+    link loop, a file that cannot be opened for reading."""
+
+    code = "LEGACY_PATH_UNREADABLE"
+
+
+class LegacyAccessDenied(LegacyPathUnreadable):
+    """The server's user may not read a legacy path (its permissions say no)."""
+
+    code = "LEGACY_ACCESS_DENIED"
 
 
 class MigrationAlreadyRunning(UserError):

@@ -5,12 +5,17 @@ temporary folder and read from there. Opening the original, even read-only, coul
 `-wal`/`-shm` files beside it, and fails outright in a folder the user cannot write to;
 the copy works on read-only media and leaves every byte of the legacy folder as it was.
 
+Before anything is copied, the file is opened once and checked: a regular file (not a
+pipe, a device, a folder), starting with the SQLite header. Then only what SQLite reads is
+copied: the pages the header counts (trailing bytes are no part of the database), and holes
+stay holes, so a huge sparse file costs neither time nor disk.
+
 Blocking: run on the workers.
 """
 
 from __future__ import annotations
 
-import shutil
+import errno
 import sqlite3
 import tempfile
 from collections import defaultdict
@@ -19,6 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import LegacyDbNotFound, NotALegacyDb
+from domain.legacy_inputs import DB_ARGUMENT, refusal
+from domain.regular_files import (
+    NotARegularFile,
+    RegularFile,
+    SourceError,
+    copy_sparsely,
+    open_regular,
+    read_at,
+)
+
+# The SQLite file format (https://sqlite.org/fileformat2.html#the_database_header).
+SQLITE_MAGIC = b"SQLite format 3\0"
+HEADER_BYTES = 100
 
 # The tables and columns Stage 1 reads; anything else in the file is ignored.
 REQUIRED_COLUMNS = {
@@ -67,27 +85,69 @@ class LegacyLibrary:
 
 def read_legacy_library(db_path: Path) -> LegacyLibrary:
     """Everything Stage 1 needs from the legacy database at `db_path`."""
-    if not db_path.is_file():
-        raise LegacyDbNotFound(f"There is no legacy database at {db_path}.")
-    with tempfile.TemporaryDirectory(prefix="modelshelf-legacy-") as folder:
-        db = sqlite3.connect(_snapshot(db_path, Path(folder)))
-        try:
-            db.text_factory = lambda raw: raw.decode("utf-8", "replace")
-            _check_schema(db, db_path)
-            return _read(db)
-        except sqlite3.DatabaseError as error:
-            raise NotALegacyDb(f"{db_path} is not a SQLite database ({error}).") from None
-        finally:
-            db.close()
+    try:
+        with open_regular(db_path) as source:
+            length = _length_to_copy(source, db_path)
+            with tempfile.TemporaryDirectory(prefix="modelshelf-legacy-") as folder:
+                copy = Path(folder) / "legacy.sqlite3"
+                copy_sparsely(source, copy, length)
+                _copy_wal(db_path, copy.with_name(copy.name + "-wal"))
+                return _read_copy(copy, db_path)
+    except NotARegularFile as error:
+        if error.kind == "a folder":
+            raise LegacyDbNotFound(
+                f"There is no legacy database at {db_path}: it is a folder."
+            ) from None
+        raise NotALegacyDb(
+            f"{db_path} is {error.kind}, not a regular file: a legacy database is a file."
+        ) from None
+    except SourceError as error:
+        raise refusal(error, Path(error.filename or db_path), DB_ARGUMENT) from None
 
 
-def _snapshot(db_path: Path, folder: Path) -> Path:
-    copy = folder / "legacy.sqlite3"
-    shutil.copyfile(db_path, copy)
+def _length_to_copy(source: RegularFile, db_path: Path) -> int:
+    """How much of the file SQLite reads, from its header, which is checked first: the
+    pages it counts when that count is valid, else the whole file."""
+    header = read_at(source, 0, HEADER_BYTES)
+    if len(header) < HEADER_BYTES or not header.startswith(SQLITE_MAGIC):
+        raise NotALegacyDb(f"{db_path} is not a SQLite database (it lacks the SQLite header).")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if not 512 <= page_size <= 65536 or page_size & (page_size - 1):
+        raise NotALegacyDb(f"{db_path} is not a SQLite database (its header is damaged).")
+    pages = int.from_bytes(header[28:32], "big")
+    # The page count is valid only when "version-valid-for" (offset 92) matches the change
+    # counter (offset 24): SQLite before 3.7.0 did not keep it up to date.
+    if pages and header[24:28] == header[92:96]:
+        return min(pages * page_size, source.size)
+    return source.size
+
+
+def _copy_wal(db_path: Path, target: Path) -> None:
+    """Copy the write-ahead log, if the old app left one: it holds committed changes not yet
+    moved into the file. Anything there that is not a regular file holds none."""
     wal = db_path.with_name(db_path.name + "-wal")
-    if wal.is_file():  # committed changes the old app had not yet moved into the file
-        shutil.copyfile(wal, folder / "legacy.sqlite3-wal")
-    return copy
+    try:
+        with open_regular(wal) as source:
+            copy_sparsely(source, target, source.size)
+    except NotARegularFile:
+        return
+    except SourceError as error:
+        if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
+            raise
+        return  # none, or one that cannot exist beside a name this long
+
+
+def _read_copy(copy: Path, db_path: Path) -> LegacyLibrary:
+    db = sqlite3.connect(copy)
+    try:
+        db.text_factory = lambda raw: raw.decode("utf-8", "replace")
+        _check_schema(db, db_path)
+        return _read(db)
+    except sqlite3.DatabaseError as error:
+        raise NotALegacyDb(f"{db_path} is not a SQLite database ({error}).") from None
+    finally:
+        db.close()
 
 
 def _check_schema(db: sqlite3.Connection, db_path: Path) -> None:

@@ -197,3 +197,39 @@ async def test_a_version_1_library_is_upgraded_and_keeps_its_rows(tmp_path: Path
     ]
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+
+
+async def test_a_version_3_ledger_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
+    from domain.store.schema import _V1, _V2, _V3, APPLICATION_ID
+
+    path = tmp_path / "library.db"
+    with sqlite3.connect(path) as raw:
+        for script in (_V1, _V2, _V3):
+            raw.executescript(script)
+        raw.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        raw.execute("PRAGMA user_version = 3")
+        raw.execute("INSERT INTO legacy_sources VALUES (1, '/legacy/hikaze_mm.sqlite3', 5, 6)")
+        raw.executemany(
+            "INSERT INTO legacy_rows (source_id, legacy_id, outcome) VALUES (1, ?, ?)",
+            [(1, "model"), (2, "pending"), (3, "issue")],
+        )
+    raw.close()
+
+    store = await Store.open(path)
+    try:
+        rows = await store.fetch_all(
+            "SELECT legacy_id, outcome, row_digest FROM legacy_rows ORDER BY legacy_id"
+        )
+        source = await store.fetch_one("SELECT id, path FROM legacy_sources")
+    finally:
+        await store.close()
+
+    assert [tuple(row) for row in rows] == [
+        (1, "model", None),
+        (2, "pending", None),
+        (3, "issue", None),
+    ]
+    assert source is not None and tuple(source) == (1, "/legacy/hikaze_mm.sqlite3")
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+    raw.close()

@@ -17,12 +17,15 @@ from domain.legacy_rules import Issue
 )
 class MigrationIssue:
     legacy_id: int | None = strawberry.field(
-        description="The legacy row's id; null for issues of no single row (a tag)."
+        description="The legacy row's id; null for issues of no single row (a tag, the image "
+        "search)."
     )
     kind: str = strawberry.field(
         description="What kind: INVALID_JSON, INVALID_HASH, INVALID_DATE, "
         "MISSING_MODEL_FILE, MISSING_IMAGE, UNREADABLE_IMAGE, UNDECODABLE_IMAGE, UNKNOWN_TAG, "
-        "TAG_ID_CHANGED, PENDING_ID_CHANGED, ALREADY_PENDING."
+        "TAG_ID_CHANGED, PENDING_ID_CHANGED, ALREADY_PENDING, IMAGE_SEARCH_LIMITED (the search "
+        "for listed images below the images folder reached its bound, of depth or of entries "
+        "looked at, with some not found; no legacyId)."
     )
     message: str = strawberry.field(description="What happened, for people.")
 
@@ -38,12 +41,19 @@ class MigrationIssueCount:
 
 
 @strawberry.type(
-    description="What one run of the legacy import did; counts are of this run's work only."
+    description="What one migration of a legacy database did: the run that found rows to "
+    "import and, when it was cut short, the run that completed it; the report is the same "
+    "either way. A run with nothing new reports only the rows it skipped."
 )
 class MigrationReport:
     legacy_db_path: str = strawberry.field(description="The legacy database, as an absolute path.")
     legacy_images_dir: str | None = strawberry.field(
         description="The legacy images folder used, if any."
+    )
+    recognized_from: str | None = strawberry.field(
+        description="The path under which this legacy database was imported before, when it "
+        "was found under a new one (moved or copied elsewhere) and known again by its rows; "
+        "the ledger knows it under the new path from now on. Null otherwise."
     )
     models_imported: int = strawberry.field(
         description="Rows with a SHA-256 that became library models."
@@ -57,7 +67,9 @@ class MigrationReport:
         "pending imports with the digest known."
     )
     already_imported: int = strawberry.field(
-        description="Rows an earlier run of the same legacy database carried over, skipped now."
+        description="Rows an earlier migration of the same legacy database carried over, "
+        "skipped (the same database reached by another path, or moved or copied elsewhere, "
+        "is known again)."
     )
     images_converted: int = strawberry.field(
         description="Images of models stored as WebP tiers in galleries."
@@ -69,9 +81,14 @@ class MigrationReport:
     images_failed: int = strawberry.field(
         description="Images found but not decodable as raster images."
     )
-    issues: list[MigrationIssue] = strawberry.field(description="Every issue, row by row.")
-    rows_seconds: float = strawberry.field(description="Time spent reading and writing rows.")
-    images_seconds: float = strawberry.field(description="Time spent on images.")
+    issues: list[MigrationIssue] = strawberry.field(
+        description="Every issue of the rows this migration imported and of their images, row "
+        "by row (issues of no single row first), each row's in the order they were met."
+    )
+    rows_seconds: float = strawberry.field(
+        description="Time this run spent reading and writing rows."
+    )
+    images_seconds: float = strawberry.field(description="Time this run spent on images.")
 
     @strawberry.field(
         description="The issues counted by kind, in kind order: a long list, summed up."
@@ -98,6 +115,7 @@ class MigrationReport:
         return cls(
             legacy_db_path=report.legacy_db_path,
             legacy_images_dir=report.legacy_images_dir,
+            recognized_from=report.recognized_from,
             models_imported=report.models_imported,
             pending_created=report.pending_created,
             tags_imported=report.tags_imported,

@@ -83,8 +83,11 @@ class DuplicateImage(Problem):
 
 
 @strawberry.type(
-    description="The legacy import could not start with these inputs (no such file, not a "
-    "legacy database, no such images folder); nothing was written."
+    description="The legacy import could not start with these inputs; nothing was written. "
+    "Codes: INVALID_PATH (no file can have that path: empty, a NUL byte, a ~ naming no home "
+    "folder, too long), LEGACY_DB_NOT_FOUND, NOT_A_LEGACY_DB, LEGACY_IMAGES_DIR_NOT_FOUND, "
+    "LEGACY_ACCESS_DENIED (the server may not read it), LEGACY_PATH_UNREADABLE (any other "
+    "refusal of the system: a loop of symbolic links, an I/O error)."
 )
 class MigrationRefused(Problem):
     @classmethod

@@ -145,10 +145,52 @@ CREATE TABLE legacy_image_tasks (
 CREATE INDEX legacy_image_tasks_in_order ON legacy_image_tasks (source_id, legacy_id, position);
 """
 
-# Jobs: long work (importing pending models, a legacy import, a folder scan) as rows that
+# Version 4: a legacy database is known by what it holds, not only by where it was; and a
+# migration's report is kept with its work, so a run cut short loses none of it.
+_V4 = """
+-- A digest of what never changes in the legacy row (its id, model path and creation time):
+-- a database moved or copied elsewhere is recognized by its rows. NULL for rows a version 3
+-- run recorded, until a run of that database under its known path fills them in.
+ALTER TABLE legacy_rows ADD COLUMN row_digest INTEGER;
+CREATE INDEX legacy_rows_by_digest ON legacy_rows (row_digest);
+
+-- One migration of a legacy database: the run that found rows to import, and the runs that
+-- finished its images if it was cut short. Its counts grow in the same transaction as the
+-- work they count, so its report is the same whether or not it was interrupted.
+CREATE TABLE legacy_migrations (
+    id                INTEGER PRIMARY KEY,
+    source_id         INTEGER NOT NULL REFERENCES legacy_sources (id) ON DELETE CASCADE,
+    started_at        INTEGER NOT NULL,
+    finished_at       INTEGER,  -- NULL while images are owed
+    already_imported  INTEGER NOT NULL DEFAULT 0 CHECK (already_imported >= 0),
+    models_imported   INTEGER NOT NULL DEFAULT 0 CHECK (models_imported >= 0),
+    pending_created   INTEGER NOT NULL DEFAULT 0 CHECK (pending_created >= 0),
+    tags_imported     INTEGER NOT NULL DEFAULT 0 CHECK (tags_imported >= 0),
+    duplicates        INTEGER NOT NULL DEFAULT 0 CHECK (duplicates >= 0),
+    images_converted  INTEGER NOT NULL DEFAULT 0 CHECK (images_converted >= 0),
+    images_copied     INTEGER NOT NULL DEFAULT 0 CHECK (images_copied >= 0),
+    images_missing    INTEGER NOT NULL DEFAULT 0 CHECK (images_missing >= 0),
+    images_failed     INTEGER NOT NULL DEFAULT 0 CHECK (images_failed >= 0)
+) STRICT;
+-- At most one unfinished migration per legacy database: the images its ledger owes are its.
+CREATE UNIQUE INDEX legacy_migrations_one_open ON legacy_migrations (source_id)
+    WHERE finished_at IS NULL;
+
+-- Every issue of a migration, written with the rows or the image it is about.
+CREATE TABLE legacy_issues (
+    id            INTEGER PRIMARY KEY,
+    migration_id  INTEGER NOT NULL REFERENCES legacy_migrations (id) ON DELETE CASCADE,
+    legacy_id     INTEGER,  -- NULL for an issue of no single row (a tag, the image search)
+    kind          TEXT NOT NULL CHECK (kind <> ''),
+    message       TEXT NOT NULL
+) STRICT;
+CREATE INDEX legacy_issues_by_migration ON legacy_issues (migration_id, legacy_id, id);
+"""
+
+# Version 5: jobs, long work (importing pending models, a legacy import, a folder scan) as rows that
 # outlive the process. Each item's outcome is written in the transaction that does its
 # work, so a job resumed after a crash redoes exactly the items that had not committed.
-_JOBS = """
+_V5 = """
 CREATE TABLE jobs (
     id           INTEGER PRIMARY KEY,
     kind         TEXT NOT NULL CHECK (kind IN ('LEGACY_MIGRATION', 'IMPORT_PENDING', 'SCAN')),
@@ -179,5 +221,5 @@ CREATE TABLE job_items (
 CREATE INDEX job_items_by_outcome ON job_items (job_id, outcome, position);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _JOBS)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 LATEST_VERSION = len(MIGRATIONS)
