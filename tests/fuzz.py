@@ -33,7 +33,7 @@ import graphql
 import httpx
 import hypothesis_graphql
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
@@ -163,6 +163,8 @@ class Case:
 
 # The oracle ----------------------------------------------------------------------------
 
+INTERNAL = "an internal server error"
+
 
 def violations(response: httpx.Response) -> list[str]:
     """Every way `response` breaks the oracle; empty when it is sound.
@@ -200,7 +202,7 @@ def violations(response: httpx.Response) -> list[str]:
         extensions = each.get("extensions")
         code = extensions.get("code") if isinstance(extensions, dict) else None
         if each["message"] == INTERNAL_MESSAGE or code == INTERNAL_CODE:
-            found.append("an internal server error")
+            found.append(INTERNAL)
         if not isinstance(code, str) or not code:
             found.append(f"an error without extensions.code: {each['message'][:200]!r}")
     return found
@@ -327,6 +329,7 @@ class Seeded:
     pending_ids: tuple[int, ...]
     legacy_db: str
     legacy_images: str
+    edge_db: str  # a legacy library whose ids pass 32 bits
     paths: tuple[str, ...]  # files and folders of every kind for the legacy import's paths
 
 
@@ -384,18 +387,29 @@ async def seed_library(store: Store, gallery: Gallery, pending_images: Path, roo
         plain.execute("CREATE TABLE models (id INTEGER PRIMARY KEY)")
     (root / "plain.txt").write_text("not a database")
     (root / "empty").mkdir()
+    # A legacy library at the edges of what its columns hold: ids past GraphQL's 32-bit Int,
+    # sizes past 2^53, a date past datetime, a tag name that differs only in case.
+    edges = root / "edges"
+    edges.mkdir()
+    edge_rows = [
+        LegacyRow(2**31 - 1, "/models/edge-a.safetensors", size_bytes=2**53 + 1, tags=[2**31]),
+        LegacyRow(2**31, "/models/edge-b.safetensors", hash_hex="CD" * 32, tags=[7]),
+        LegacyRow(2**40, "/models/edge-c.safetensors", size_bytes=-1, created_at=2**62),
+    ]
+    edge_db = create_legacy_db(edges / "hikaze_mm.sqlite3", edge_rows, [(2**31, "Anime", None)])
+    # Never "/" or ".": the images folder is walked through, all of it.
     paths = (
         str(db),
         str(legacy / "images"),
         str(legacy),
+        str(edge_db),
         str(root / "plain.sqlite3"),
         str(root / "plain.txt"),
         str(root / "empty"),
         str(root / "nowhere" / "x.sqlite3"),
         str(fresh),
+        str(root),
         "",
-        ".",
-        "/",
     )
     return Seeded(
         digests=(*(m.sha256 for m in models), twin.sha256),
@@ -405,6 +419,7 @@ async def seed_library(store: Store, gallery: Gallery, pending_images: Path, roo
         pending_ids=(1, 2, 3, 10, 11),
         legacy_db=str(db),
         legacy_images=str(legacy / "images"),
+        edge_db=str(edge_db),
         paths=paths,
     )
 
@@ -523,12 +538,74 @@ def images() -> st.SearchStrategy[bytes]:
     pictures = st.builds(picture, sizes, modes, formats, st.integers(0, 2**16))
     return st.one_of(
         pictures,
+        _pictures_with_metadata(),
         pictures.flatmap(lambda data: st.integers(0, len(data)).map(lambda n: data[:n])),
         st.binary(max_size=64),
         st.sampled_from(
             [b"", b"<svg xmlns='http://www.w3.org/2000/svg'/>", b"GIF89a", b"\x89PNG\r\n"]
         ),
     )
+
+
+def _pictures_with_metadata() -> st.SearchStrategy[bytes]:
+    """Small pictures carrying what tools embed: generation text chunks (A1111 infotext,
+    ComfyUI graphs, NovelAI comments, or junk), EXIF orientations valid or not, EXIF
+    UserComments, and colour profiles that may be garbage."""
+    settings = st.dictionaries(
+        st.sampled_from(["Steps", "Sampler", "CFG scale", "Seed", "Size", "Model", "Model hash"]),
+        st.one_of(
+            st.integers(-(2**70), 2**70).map(str),
+            st.floats().map(str),
+            st.sampled_from(["512x768", "0x0", "x", "-1x-1", "99999999999x2", '"quoted, text"']),
+            st.text(max_size=12),
+        ),
+    )
+    infotext = st.builds(
+        lambda prompt, negative, values: (
+            f"{prompt}\nNegative prompt: {negative}\n"
+            + ", ".join(f"{key}: {value}" for key, value in values.items())
+        ),
+        st.text(max_size=30),
+        st.text(max_size=10),
+        settings,
+    )
+    json_text = st.recursive(
+        _json_scalars(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+        max_leaves=10,
+    ).map(json.dumps)
+    chunks = st.dictionaries(
+        st.sampled_from(["parameters", "prompt", "workflow", "Comment", "Description", "Software"]),
+        infotext | json_text | st.text(max_size=40),
+        max_size=3,
+    )
+
+    @st.composite
+    def build(draw: st.DrawFn) -> bytes:
+        image = Image.new("RGB", draw(st.tuples(st.integers(1, 24), st.integers(1, 24))))
+        exif = Image.Exif()
+        if draw(st.booleans()):
+            exif[0x0112] = draw(st.integers(0, 65535))  # orientation: 1 to 8 are valid
+        if draw(st.booleans()):
+            exif[0x9286] = draw(st.binary(max_size=40) | infotext.map(str.encode))  # UserComment
+        params: dict[str, Any] = {"exif": exif.tobytes()}
+        if draw(st.booleans()):
+            params["icc_profile"] = draw(st.binary(min_size=1, max_size=200))
+        fmt = draw(st.sampled_from(["PNG", "JPEG", "WEBP"]))
+        if fmt == "PNG":
+            info = PngImagePlugin.PngInfo()
+            for key, value in draw(chunks).items():
+                if draw(st.booleans()):
+                    info.add_itxt(key, value)
+                else:
+                    info.add_text(key, value)
+            params["pnginfo"] = info
+        try:
+            return encode(image, fmt, **params)
+        except (OSError, ValueError, UnicodeEncodeError):
+            return encode(image, fmt)
+
+    return build()
 
 
 def _type_node(type_: graphql.GraphQLInputType) -> graphql.TypeNode:
@@ -696,29 +773,70 @@ def operations(
 
 # Known failure classes -----------------------------------------------------------------
 
-INTERNAL = r"^an internal server error$"
 PLAIN_TEXT = r"^(HTTP status \d+|the body is not JSON .*)$"
 
 
 @dataclass(frozen=True)
 class Known:
-    """A failure class already reported (a hand-written case pins each one down): which
-    requests can meet it, the violations it causes, and what the server logs for it."""
+    """A failure class already reported (a hand-written case pins each one down): the
+    requests that can meet it, the violations it causes besides internal errors, and what
+    the server logs for its internal errors."""
 
     name: str
-    violation: str  # a pattern for the violations it causes
+    violation: str | None = None  # a pattern for the violations it causes, if any
     logged: str | None = None  # a pattern for what the server logs for it, if anything
-    applies: Callable[[Case], bool] = lambda _: True
+    # Whether the case (sent alone, or with others at once) can meet it.
+    applies: Callable[[Case, bool], bool] = lambda _case, _together: True
 
-    def explains_violation(self, case: Case, violation: str) -> bool:
-        return self.applies(case) and re.search(self.violation, violation) is not None
 
-    def explains_record(self, case: Case, record: str) -> bool:
-        return (
-            self.logged is not None
-            and self.applies(case)
-            and re.search(self.logged, record) is not None
-        )
+def known_classes(
+    case: Case, violations: list[str], logged: list[str], batch: Sequence[Case] = ()
+) -> list[str] | None:
+    """The known classes that explain a failing case: every violation, and every record the
+    server logged (which is what explains an internal error); None when anything is left
+    unexplained. `batch` holds the cases sent at once with it, whose records it shares."""
+    batch = batch or [case]
+    together = len(batch) > 1
+    names: set[str] = set()
+    for record in logged:
+        explaining = [
+            k.name
+            for k in KNOWN
+            if k.logged
+            and re.search(k.logged, record)
+            and any(k.applies(c, together) for c in batch)
+        ]
+        if not explaining:
+            return None
+        names.update(explaining)
+    for found in violations:
+        if found == INTERNAL:
+            if not logged:
+                return None
+            continue
+        explaining = [
+            k.name
+            for k in KNOWN
+            if k.violation and re.search(k.violation, found) and k.applies(case, together)
+        ]
+        if not explaining:
+            return None
+        names.update(explaining)
+    return sorted(names)
+
+
+def _root_fields(case: Case) -> int:
+    if case.query is None:
+        return 0
+    try:
+        document = graphql.parse(case.query)
+    except graphql.GraphQLError:
+        return 0
+    return sum(
+        len(d.selection_set.selections)
+        for d in document.definitions
+        if isinstance(d, graphql.OperationDefinitionNode)
+    )
 
 
 PATH_ARGUMENTS = ("legacyDbPath", "legacyImagesDir")
@@ -743,22 +861,22 @@ KNOWN: tuple[Known, ...] = (
     # From the hardening issue.
     Known(
         "a path starting with ~",
-        INTERNAL,
-        "Could not determine home directory",
-        lambda c: any(p.startswith("~") for p in _paths(c)),
+        logged="Could not determine home directory",
+        applies=lambda c, _: any(p.startswith("~") for p in _paths(c)),
     ),
     Known(
         "a path or file name too long",
-        INTERNAL,
-        "File name too long",
-        lambda c: any(map(_too_long_a_path, _paths(c))),
+        logged="File name too long",
+        applies=lambda c, _: any(map(_too_long_a_path, _paths(c))),
     ),
     # Found by fuzzing.
-    Known("a mutation over GET", PLAIN_TEXT, None, _mutation_over_get),
+    Known("a mutation over GET", PLAIN_TEXT, applies=lambda c, _: _mutation_over_get(c)),
     Known(
         "a cancelled read leaves its reader in a transaction",
-        f"^({re.escape(LEFT_IN_TRANSACTION)}|{INTERNAL[1:-1]})$",
+        f"^{re.escape(LEFT_IN_TRANSACTION)}$",
         "cannot start a transaction within a transaction",
+        # A root field that fails cancels its siblings; later requests meet the reader.
+        applies=lambda c, together: together or _root_fields(c) > 1,
     ),
     Known(
         "a guard refusal carries no code",
@@ -766,26 +884,12 @@ KNOWN: tuple[Known, ...] = (
         r"depth|Syntax Error: Document contains more than \d+ tokens)",
     ),
     Known(
+        "legacy ids past 32 bits are imported, and cannot be served as Int",
+        r"^an error without extensions\.code: 'Int cannot represent non 32-bit signed integer",
+    ),
+    Known(
         "an upload that never reaches its resolver is never closed",
         f"^{re.escape(LEFT_OPEN)}",
-        None,
-        lambda c: c.multipart,
+        applies=lambda c, _: c.multipart,
     ),
 )
-
-
-def known_classes(case: Case, violations: list[str], logged: list[str]) -> list[str] | None:
-    """The known classes that explain every violation of a failing case and everything the
-    server logged for it; None when something is left unexplained."""
-    names: set[str] = set()
-    for found in violations:
-        explaining = [k.name for k in KNOWN if k.explains_violation(case, found)]
-        if not explaining:
-            return None
-        names.update(explaining)
-    for record in logged:
-        explaining = [k.name for k in KNOWN if k.explains_record(case, record)]
-        if not explaining:
-            return None
-        names.update(explaining)
-    return sorted(names)
