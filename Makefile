@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test schema bench lock clean
+.PHONY: run test fuzz schema bench lock clean
 
 run: $(STAMP)  ## Install, then serve the library in ./data on http://127.0.0.1:8000/graphql
 	$(BIN)/modelshelf serve
@@ -15,6 +15,14 @@ test: $(STAMP)  ## Install, then lint, type-check and run the whole test suite
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# `make fuzz` generates this many requests per fuzz test (one per root field, one mixing
+# them), with new seeds each run.
+FUZZ_EXAMPLES ?= 2000
+
+fuzz: $(STAMP)  ## Fuzz the GraphQL API for long (FUZZ_EXAMPLES per test; FUZZ_LOG=file to go on past failures)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_LOG=$(FUZZ_LOG) $(BIN)/python -m pytest tests/test_fuzz.py \
+		-k generated -o timeout=0 --hypothesis-show-statistics
 
 schema: $(STAMP)  ## Rewrite schema.graphql from the code
 	$(BIN)/modelshelf export-schema --output schema.graphql
