@@ -116,11 +116,16 @@ class Store:
         """Borrow a reader inside one read transaction, so that several queries (a page and
         its total count) see the same committed state."""
         async with self.read() as reader:
-            await reader.execute("BEGIN")
             try:
+                await reader.execute("BEGIN")
                 yield reader
             finally:
-                await reader.execute("COMMIT")
+                # A cancelled BEGIN still runs: aiosqlite queued it on the reader's thread
+                # before the await was cut short. Ending the transaction with rollback (a
+                # no-op when none is open, and the same as COMMIT for a reader) queues behind
+                # it, so the reader never returns to the pool inside a transaction, even when
+                # a sibling field's error cancels this one at any await.
+                await reader.rollback()
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Run one read query and return all its rows."""
