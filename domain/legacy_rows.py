@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import aiosqlite
 
+from domain.ids import IdSpace, why_renumbered
 from domain.legacy_plan import PlannedRow
 from domain.legacy_reader import LegacyTag
 from domain.legacy_report import MigrationReport
@@ -33,26 +34,22 @@ async def import_tags(
     conn: aiosqlite.Connection, tags: list[LegacyTag], report: MigrationReport
 ) -> dict[int, int]:
     """Legacy tag id → library tag id. A name the library has maps to its tag; a new name
-    keeps its legacy id unless another tag holds it."""
+    keeps its legacy id unless another tag holds it or clients could not hold it."""
     by_name = {tag.name.casefold(): tag for tag in await all_tags(conn)}
-    taken = {tag.id for tag in by_name.values()}
+    ids = IdSpace((tag.id for tag in by_name.values()), (tag.id for tag in tags))
     mapping: dict[int, int] = {}
     for legacy in tags:
         match = by_name.get(legacy.name.strip().casefold())
         if match is None:
-            keep_id = legacy.id not in taken
-            match = await insert_tag(
-                conn, legacy.name, legacy.color, legacy.id if keep_id else None
-            )
+            match = await insert_tag(conn, legacy.name, legacy.color, ids.claim(legacy.id))
             by_name[match.name.casefold()] = match
-            taken.add(match.id)
             report.tags_imported += 1
-            if not keep_id:
+            if match.id != legacy.id:
                 report.issues.append(
                     Issue(
                         None,
                         "TAG_ID_CHANGED",
-                        f"Tag {legacy.name!r}: id {legacy.id} was taken; it is now {match.id}.",
+                        f"Tag {legacy.name!r}: {why_renumbered(legacy.id)}; it is now {match.id}.",
                     )
                 )
         mapping[legacy.id] = match.id
@@ -67,7 +64,7 @@ async def place_rows(
     has, become pending imports with the digest known (Stage 2 reports the conflict)."""
     model_shas, model_paths = await all_model_keys(conn)
     pending_ids, pending_paths = await all_pending_keys(conn)
-    next_free_id = max(pending_ids | {row.legacy_id for row in rows}, default=0) + 1
+    ids = IdSpace(pending_ids, (row.legacy_id for row in rows))
     placement = Placement()
     for row in rows:  # in legacy id order
         if row.sha256 is not None and row.sha256 not in model_shas and row.path not in model_paths:
@@ -83,17 +80,15 @@ async def place_rows(
                 Issue(row.legacy_id, "ALREADY_PENDING", f"{row.path} is already a pending import.")
             )
             continue
-        pending_id = row.legacy_id
-        if pending_id in pending_ids:
-            pending_id, next_free_id = next_free_id, next_free_id + 1
+        pending_id = ids.claim(row.legacy_id)
+        if pending_id != row.legacy_id:
             report.issues.append(
                 Issue(
                     row.legacy_id,
                     "PENDING_ID_CHANGED",
-                    f"id {row.legacy_id} was taken; the pending import is {pending_id}.",
+                    f"{why_renumbered(row.legacy_id)}; the pending import is {pending_id}.",
                 )
             )
-        pending_ids.add(pending_id)
         pending_paths.add(row.path)
         placement.pending.append((pending_id, row))
     return placement

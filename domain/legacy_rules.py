@@ -104,8 +104,15 @@ def model_type(value: str | None) -> str:
     return (value or "").strip().lower() or "other"
 
 
+# No file is 8 PiB; a size past what a JavaScript client holds exactly is a broken column.
+MAX_SIZE_BYTES = 2**53 - 1
+
+
 def size_bytes(value: Any) -> int | None:
-    return value if isinstance(value, int) and value >= 0 else None
+    """The row's size, or None (unknown until the file is hashed) when it is not one."""
+    if isinstance(value, int) and 0 <= value <= MAX_SIZE_BYTES:
+        return value
+    return None
 
 
 def created_at_ms(legacy_id: int, value: Any, now_ms: int, issues: list[Issue]) -> int:

@@ -244,6 +244,60 @@ async def test_tags_meet_the_library_s_own(shelf: Shelf, tmp_path: Path) -> None
     assert len(changed) == 2 and report["tagsImported"] == 3
 
 
+async def test_ids_and_sizes_past_what_clients_hold_are_renumbered_and_dropped(
+    shelf: Shelf, tmp_path: Path
+) -> None:
+    """GraphQL's Int is 32 bits and a JavaScript number exact to 2^53: a legacy column past
+    them would break every list holding the row, so the row is kept under a new id."""
+    await add_tags(shelf.store, "ink")  # id 1, which the legacy tag "style" had
+    fits = 2**31 - 1
+    rows = [
+        LegacyRow(fits, "/models/fits.safetensors", size_bytes=2**53, tags=[2**31]),
+        LegacyRow(2**31, "/models/big.safetensors", size_bytes=2**53 - 1),
+        LegacyRow(2**40, "/models/huge.safetensors", tags=[1]),
+    ]
+    db = create_legacy_db(
+        tmp_path / "legacy.sqlite3", rows, [(1, "style", None), (2**31, "anime", None)]
+    )
+
+    report = await migrate(shelf, db, None)
+    library = await shelf.data(
+        "{ pendingImports(first: 10) { nodes { id path sizeBytes tags { id name } } }"
+        " tags { id name } }"
+    )
+
+    # The lowest free ids go to the renumbered rows, as no id above 2^31 - 1 is free.
+    assert library["pendingImports"]["nodes"] == [
+        {"id": 1, "path": "/models/big.safetensors", "sizeBytes": 2**53 - 1, "tags": []},
+        {
+            "id": 2,
+            "path": "/models/huge.safetensors",
+            "sizeBytes": 1234,
+            "tags": [{"id": 2, "name": "style"}],
+        },
+        {
+            "id": fits,
+            "path": "/models/fits.safetensors",
+            "sizeBytes": None,
+            "tags": [{"id": 3, "name": "anime"}],
+        },
+    ]
+    assert library["tags"] == [
+        {"id": 3, "name": "anime"},
+        {"id": 1, "name": "ink"},
+        {"id": 2, "name": "style"},
+    ]
+    changed = [
+        (i["legacyId"], i["kind"]) for i in report["issues"] if i["kind"].endswith("_ID_CHANGED")
+    ]
+    assert changed == [
+        (None, "TAG_ID_CHANGED"),
+        (None, "TAG_ID_CHANGED"),
+        (2**31, "PENDING_ID_CHANGED"),
+        (2**40, "PENDING_ID_CHANGED"),
+    ]
+
+
 async def test_an_explicit_images_folder_and_a_missing_one(shelf: Shelf, tmp_path: Path) -> None:
     db = legacy_library(tmp_path / "legacy")
     moved = tmp_path / "elsewhere"

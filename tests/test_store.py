@@ -233,3 +233,65 @@ async def test_a_version_3_ledger_is_upgraded_and_keeps_its_rows(tmp_path: Path)
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     raw.close()
+
+
+async def test_a_version_5_library_renumbers_ids_clients_cannot_hold(tmp_path: Path) -> None:
+    """Stage 1 before version 6 kept legacy ids past 2^31 - 1; every list holding one failed."""
+    from domain.store.schema import _V1, _V2, _V3, _V4, _V5, APPLICATION_ID
+
+    path = tmp_path / "library.db"
+    sha = digest("tagged model")
+    big, huge = 2**31, 2**40
+    with sqlite3.connect(path) as raw:
+        for script in (_V1, _V2, _V3, _V4, _V5):
+            raw.executescript(script)
+        raw.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        raw.execute("PRAGMA user_version = 5")
+        raw.execute("INSERT INTO models VALUES (?, '/m/a', 'a', 'lora', 1, 0, 0, '{}')", (sha,))
+        raw.executemany("INSERT INTO tags (id, name) VALUES (?, ?)", [(3, "ink"), (big, "anime")])
+        raw.executemany(
+            "INSERT INTO pending_import (id, path, name, type, created_at)"
+            " VALUES (?, ?, ?, 'lora', 0)",
+            [(7, "/m/seven", "seven"), (huge, "/m/huge", "huge"), (big, "/m/big", "big")],
+        )
+        raw.execute("INSERT INTO model_tags VALUES (?, ?)", (sha, big))
+        raw.executemany(
+            "INSERT INTO pending_model_tags VALUES (?, ?)", [(big, big), (huge, 3), (7, big)]
+        )
+        raw.execute(f"INSERT INTO pending_images VALUES ({huge}, 0, '{huge}_0.png', 10)")
+        raw.execute("INSERT INTO legacy_sources VALUES (1, '/legacy/db', 5, 6)")
+        raw.execute(
+            "INSERT INTO legacy_image_tasks (source_id, legacy_id, position, source_path, "
+            f"pending_id) VALUES (1, {big}, 0, '/legacy/a.png', {big})"
+        )
+        raw.execute(
+            "INSERT INTO jobs (id, kind, state, created_at)"
+            " VALUES (1, 'IMPORT_PENDING', 'PAUSED', 0)"
+        )
+        raw.execute(
+            f"INSERT INTO job_items VALUES (1, {huge}, 0, 'huge', NULL, NULL, NULL, NULL, NULL)"
+        )
+    raw.close()
+
+    store = await Store.open(path)
+    try:
+        pending = await store.fetch_all("SELECT id, name FROM pending_import ORDER BY id")
+        tags = await store.fetch_all("SELECT id, name FROM tags ORDER BY id")
+        links = await store.fetch_all("SELECT * FROM pending_model_tags ORDER BY 1, 2")
+        model_links = await store.fetch_all("SELECT tag_id FROM model_tags")
+        images = await store.fetch_all("SELECT pending_id, file_name FROM pending_images")
+        tasks = await store.fetch_all("SELECT pending_id FROM legacy_image_tasks")
+        items = await store.fetch_all("SELECT item FROM job_items")
+        violations = await store.fetch_all("PRAGMA foreign_key_check")
+    finally:
+        await store.close()
+
+    # In id order after the highest id that fits: big (2^31) becomes 8, huge 9.
+    assert [tuple(row) for row in pending] == [(7, "seven"), (8, "big"), (9, "huge")]
+    assert [tuple(row) for row in tags] == [(3, "ink"), (4, "anime")]
+    assert [tuple(row) for row in links] == [(7, 4), (8, 4), (9, 3)]
+    assert [row[0] for row in model_links] == [4]
+    assert [tuple(row) for row in images] == [(9, f"{huge}_0.png")]  # the file keeps its name
+    assert [row[0] for row in tasks] == [8]
+    assert [row[0] for row in items] == [9]
+    assert violations == []

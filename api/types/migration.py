@@ -8,6 +8,7 @@ from enum import Enum
 
 import strawberry
 
+from api.scalars import BigInt
 from domain import legacy_import
 from domain.legacy_rules import Issue
 
@@ -16,9 +17,9 @@ from domain.legacy_rules import Issue
     description="Something about one legacy row the user should know; it did not stop the run."
 )
 class MigrationIssue:
-    legacy_id: int | None = strawberry.field(
-        description="The legacy row's id; null for issues of no single row (a tag, the image "
-        "search)."
+    legacy_id: BigInt | None = strawberry.field(
+        description="The legacy row's id (the legacy database's, which may exceed 32 bits); "
+        "null for issues of no single row (a tag, the image search)."
     )
     kind: str = strawberry.field(
         description="What kind: INVALID_JSON, INVALID_HASH, INVALID_DATE, "
@@ -31,7 +32,11 @@ class MigrationIssue:
 
     @classmethod
     def of(cls, issue: Issue) -> MigrationIssue:
-        return cls(legacy_id=issue.legacy_id, kind=issue.kind, message=issue.message)
+        return cls(
+            legacy_id=None if issue.legacy_id is None else BigInt(issue.legacy_id),
+            kind=issue.kind,
+            message=issue.message,
+        )
 
 
 @strawberry.type(description="How many issues of one kind a run met.")

@@ -221,5 +221,44 @@ CREATE TABLE job_items (
 CREATE INDEX job_items_by_outcome ON job_items (job_id, outcome, position);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# Version 6: before it, Stage 1 kept any legacy id, and ids past 2^31 - 1 (domain/ids.py)
+# broke every list that held one. Those pending imports and tags are renumbered after the
+# highest id that fits, and everything that points at them follows; no row is lost.
+_V6 = """
+PRAGMA defer_foreign_keys = ON;
+CREATE TEMP TABLE renumbered_pending AS
+    SELECT id AS old,
+           (SELECT coalesce(max(id), 0) FROM pending_import WHERE id BETWEEN 1 AND 2147483647)
+           + row_number() OVER (ORDER BY id) AS new
+    FROM pending_import WHERE id NOT BETWEEN 1 AND 2147483647;
+UPDATE pending_import SET id = (SELECT new FROM renumbered_pending WHERE old = id)
+    WHERE id IN (SELECT old FROM renumbered_pending);
+UPDATE pending_model_tags SET pending_id = (
+    SELECT new FROM renumbered_pending WHERE old = pending_id)
+    WHERE pending_id IN (SELECT old FROM renumbered_pending);
+UPDATE pending_images SET pending_id = (
+    SELECT new FROM renumbered_pending WHERE old = pending_id)
+    WHERE pending_id IN (SELECT old FROM renumbered_pending);
+UPDATE legacy_image_tasks SET pending_id = (
+    SELECT new FROM renumbered_pending WHERE old = pending_id)
+    WHERE pending_id IN (SELECT old FROM renumbered_pending);
+UPDATE job_items SET item = (SELECT new FROM renumbered_pending WHERE old = item)
+    WHERE item IN (SELECT old FROM renumbered_pending)
+    AND job_id IN (SELECT id FROM jobs WHERE kind = 'IMPORT_PENDING');
+DROP TABLE renumbered_pending;
+CREATE TEMP TABLE renumbered_tags AS
+    SELECT id AS old,
+           (SELECT coalesce(max(id), 0) FROM tags WHERE id BETWEEN 1 AND 2147483647)
+           + row_number() OVER (ORDER BY id) AS new
+    FROM tags WHERE id NOT BETWEEN 1 AND 2147483647;
+UPDATE tags SET id = (SELECT new FROM renumbered_tags WHERE old = id)
+    WHERE id IN (SELECT old FROM renumbered_tags);
+UPDATE model_tags SET tag_id = (SELECT new FROM renumbered_tags WHERE old = tag_id)
+    WHERE tag_id IN (SELECT old FROM renumbered_tags);
+UPDATE pending_model_tags SET tag_id = (SELECT new FROM renumbered_tags WHERE old = tag_id)
+    WHERE tag_id IN (SELECT old FROM renumbered_tags);
+DROP TABLE renumbered_tags;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 LATEST_VERSION = len(MIGRATIONS)
