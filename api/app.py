@@ -16,13 +16,13 @@ from api.graphql_view import GraphQLView
 from api.images import routes as image_routes
 from api.schema import schema
 from domain.config import Config
-from domain.gallery import Gallery
-from domain.hashing import Hasher
+from domain.images.gallery import Gallery
+from domain.importing.hashing import Hasher
+from domain.importing.promotion import Promoter
 from domain.jobs.import_pending import ImportPendingWork
 from domain.jobs.model import JobKind
 from domain.jobs.runner import JobRunner
-from domain.legacy_import import LegacyMigrator
-from domain.promotion import Promoter
+from domain.legacy.migrator import LegacyMigrator
 from domain.store import Store
 from domain.store.database import StatementHook
 from domain.workers import Workers

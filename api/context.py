@@ -14,10 +14,10 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
-from domain.gallery import Gallery
+from domain.images.gallery import Gallery
+from domain.importing.promotion import Promoter
 from domain.jobs.runner import JobRunner
-from domain.legacy_import import LegacyMigrator
-from domain.promotion import Promoter
+from domain.legacy.migrator import LegacyMigrator
 from domain.records import PendingImage, SampleImage, Tag
 from domain.store import Store
 from domain.store.gallery import galleries_of

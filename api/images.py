@@ -19,8 +19,8 @@ from starlette.routing import Route
 
 from api.urls import IMAGES_PREFIX, PENDING_PREFIX, VERSION_LENGTH
 from domain.config import Config
-from domain.image_formats import SNIFF_BYTES, raster_media_type
-from domain.image_tiers import Quality, tier_file_name
+from domain.images.formats import SNIFF_BYTES, raster_media_type
+from domain.images.tiers import Quality, tier_file_name
 from domain.store import Store
 from domain.store.gallery import served_version
 from domain.store.pending import pending_image_exists

@@ -32,9 +32,9 @@ from api.types.problems import (
     SampleImageNotFound,
     outcome,
 )
+from domain.importing.promotion import Strategy
 from domain.jobs import model as domain_jobs
 from domain.jobs.model import JobKind
-from domain.promotion import Strategy
 
 Info = strawberry.Info[Context, None]
 

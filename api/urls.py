@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from domain.image_tiers import Quality, gallery_name
+from domain.images.tiers import Quality, gallery_name
 
 IMAGES_PREFIX = "/api/images"
 PENDING_PREFIX = f"{IMAGES_PREFIX}/pending"

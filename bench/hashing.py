@@ -1,7 +1,7 @@
 """How fast, how lightly and how rarely we hash model files, against what the CPU allows.
 
 Every model file is identified by its SHA-256, and files run to tens of gigabytes, so the
-hasher (`domain.hashing.Hasher`) must run at the speed of SHA-256 itself, in constant
+hasher (`domain.importing.hashing.Hasher`) must run at the speed of SHA-256 itself, in constant
 memory, without holding up the event loop, and never hash a file twice for one answer.
 This script measures each of those on generated files (`--size`, 2 GiB by default; two of
 them, with the same content: 64 MiB of random bytes repeated, each block numbered in its
@@ -96,7 +96,7 @@ import httpx
 
 from api.app import create_app
 from domain.config import Config
-from domain.hashing import CHUNK_BYTES, Hasher, _hash_file, _stamp_of
+from domain.importing.hashing import CHUNK_BYTES, Hasher, _hash_file, _stamp_of
 from domain.records import PendingImport
 from domain.store import Store
 from domain.store.pending import insert_pending
@@ -118,7 +118,9 @@ IDLE_SECONDS: Final = 1.0
 SPACE_MARGIN: Final = 256 * MIB
 REPORT_WIDTH: Final = 100
 NOISE: Final = 0.03  # how much the best of 3 runs of one method moves between runs
-READER_THREAD: Final = "hash-read-ahead"  # the name domain.hashing gives its reader thread
+READER_THREAD: Final = (
+    "hash-read-ahead"  # the name domain.importing.hashing gives its reader thread
+)
 
 TARGET_OF_LIMIT: Final = 0.93
 TARGET_TWO_FILES: Final = 1.85

@@ -1,6 +1,6 @@
 """How fast, how small and how good our sample-image tiers are, against the original pipeline.
 
-Every sample image a user adds goes through `domain.image_pipeline.encode_tiers`, which
+Every sample image a user adds goes through `domain.images.pipeline.encode_tiers`, which
 turns it into three WebP tiers (HIGH, MEDIUM, LOW). The project this one replaces did the
 same job naively, and that is the baseline measured here, in the same process and on the
 same bytes:
@@ -71,8 +71,8 @@ import numpy.typing as npt
 import PIL
 from PIL import Image, ImageDraw, ImageFilter, ImageOps, features
 
-from domain.image_pipeline import EncodedTier, encode_tiers
-from domain.image_tiers import TIERS, Quality, high_size, tier_size
+from domain.images.pipeline import EncodedTier, encode_tiers
+from domain.images.tiers import TIERS, Quality, high_size, tier_size
 from domain.workers import Workers
 
 DEFAULT_REPEAT: Final = 2

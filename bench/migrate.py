@@ -87,8 +87,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.app import create_app
 from domain.config import Config
-from domain.gallery import Gallery
-from domain.legacy_import import LegacyMigrator, MigrationReport
+from domain.images.gallery import Gallery
+from domain.legacy.migrator import LegacyMigrator, MigrationReport
 from domain.workers import default_worker_count
 from tests.legacy import LegacyRow, create_legacy_db
 

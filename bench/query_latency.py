@@ -48,7 +48,7 @@ from starlette.applications import Starlette
 
 from api.app import create_app
 from domain.config import Config
-from domain.image_tiers import tier_sizes
+from domain.images.tiers import tier_sizes
 from domain.records import ImageTier, Model, SampleImage
 from domain.store import Store
 from domain.store.gallery import insert_sample_image

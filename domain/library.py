@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from domain.hashing import normalize_sha256
+from domain.importing.hashing import normalize_sha256
 from domain.pagination import Page
 from domain.records import Model, PendingImport, Tag
 from domain.store import Store, models, pending, tags

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.image_tiers import Quality
+from domain.images.tiers import Quality
 
 JsonObject = dict[str, Any]
 

@@ -39,7 +39,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.errors import INTERNAL_CODE, INTERNAL_MESSAGE
 from api.schema import schema
-from domain.gallery import Gallery
+from domain.images.gallery import Gallery
 from domain.pagination import encode_cursor
 from domain.records import Model, PendingImport
 from domain.store import Store

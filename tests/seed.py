@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
-from domain.image_tiers import Quality, tier_sizes
+from domain.images.tiers import Quality, tier_sizes
 from domain.records import ImageTier, Model, PendingImage, PendingImport, SampleImage, Tag
 from domain.store import Store
 from domain.store.gallery import insert_sample_image

@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 
 from domain.errors import DiskFull
-from domain.files import disk_full_is_typed
-from domain.image_tiers import Quality, tier_file_name
+from domain.filesystem.writes import disk_full_is_typed
+from domain.images.tiers import Quality, tier_file_name
 from tests.conftest import Shelf, running_shelf
 from tests.images import BLUE, GREEN, RED, encode, same_colors
 from tests.legacy import LegacyRow, create_legacy_db

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from PIL import PngImagePlugin
 
-from domain.gallery import Gallery
-from domain.image_tiers import Quality, tier_file_name
+from domain.images.gallery import Gallery
+from domain.images.tiers import Quality, tier_file_name
 from tests.conftest import Shelf, running_shelf
 from tests.images import BLUE, GREEN, RED, YELLOW, close, encode, quadrants, same_colors, solid
 from tests.seed import add_model

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, PngImagePlugin
 
-from domain.generation import MAX_RAW_JSON_CHARS, MAX_TEXT_CHARS, read_generation
+from domain.images.generation import MAX_RAW_JSON_CHARS, MAX_TEXT_CHARS, read_generation
 
 INFOTEXT = (
     "a photo of a cat, <lora:foo:0.8>\n"

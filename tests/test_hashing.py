@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from domain.errors import ModelFileMissing, ModelFileUnreadable
-from domain.hashing import CHUNK_BYTES, Hasher, _hash_file, _stamp_of
+from domain.importing.hashing import CHUNK_BYTES, Hasher, _hash_file, _stamp_of
 from domain.workers import Workers
 
 

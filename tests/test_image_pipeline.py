@@ -14,8 +14,8 @@ import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
 from domain.errors import CorruptImage, ImageTooLarge, NotAnImage
-from domain.image_pipeline import EncodedImage, encode_tiers
-from domain.image_tiers import Quality
+from domain.images.pipeline import EncodedImage, encode_tiers
+from domain.images.tiers import Quality
 from tests.images import (
     BLUE,
     GREEN,
@@ -331,7 +331,7 @@ def test_just_under_the_pixel_limit_is_not_a_bomb() -> None:
 
 PEAK_SCRIPT = """
 import resource, sys
-from domain.image_pipeline import encode_tiers
+from domain.images.pipeline import encode_tiers
 source = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 encode_tiers(source)
@@ -361,7 +361,7 @@ def test_the_pipeline_never_writes_into_the_source_buffer() -> None:
 def test_a_reduced_jpeg_decode_gives_the_same_tier_sizes_as_a_full_one(
     size: tuple[int, int],
 ) -> None:
-    from domain.image_tiers import high_size
+    from domain.images.tiers import high_size
 
     encoded = encode_tiers(encode(solid(size), "JPEG"))
     assert (encoded.tier(Quality.HIGH).width, encoded.tier(Quality.HIGH).height) == high_size(*size)

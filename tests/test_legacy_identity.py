@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.legacy_identity import SourceMatch, recognized, row_digest
+from domain.legacy.identity import SourceMatch, recognized, row_digest
 
 
 def match(source_id: int, matching: int, recorded: int) -> SourceMatch:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from domain.legacy_rules import (
+from domain.legacy.rules import (
     clean_meta,
     display_name,
     image_file_name,

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.merge_rules import merge_meta, merge_value, ordered_union
+from domain.importing.merge_rules import merge_meta, merge_value, ordered_union
 
 
 def test_the_model_s_value_wins_unless_it_is_empty() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from domain.image_search import MAX_SEARCH_DEPTH, MAX_SEARCH_ENTRIES
+from domain.legacy.image_search import MAX_SEARCH_DEPTH, MAX_SEARCH_ENTRIES
 from tests.conftest import Shelf
 from tests.images import BLUE, GREEN, RED, YELLOW, same_colors
 from tests.inotify import folders_listed, needs_inotify

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.image_tiers import Quality, tier_file_name
+from domain.images.tiers import Quality, tier_file_name
 from tests.images import encode, quadrants
 from tests.legacy import LegacyRow, create_legacy_db
 from tests.seed import digest

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.regular_files import NotARegularFile, copy_sparsely, open_regular, read_all
+from domain.filesystem.regular_files import NotARegularFile, copy_sparsely, open_regular, read_all
 
 MIB = 1024**2
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.gallery import Gallery
-from domain.image_tiers import Quality, tier_file_name
+from domain.images.gallery import Gallery
+from domain.images.tiers import Quality, tier_file_name
 from tests.conftest import running_shelf
 from tests.images import BLUE, GREEN, RED, same_colors
 from tests.seed import add_model, add_pending, digest

@@ -8,7 +8,7 @@ import strawberry
 
 from api.types.model import Model
 from api.types.pending import PendingImport
-from domain import promotion
+from domain.importing import promotion
 
 strawberry.enum(
     promotion.Strategy,

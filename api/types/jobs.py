@@ -11,8 +11,8 @@ from api.context import Context
 from api.scalars import BigInt
 from api.types.connection import Connection
 from domain import errors
+from domain.importing.promotion import Strategy
 from domain.jobs import model
-from domain.promotion import Strategy
 from domain.store.jobs import items_page_request, page_items
 
 strawberry.enum(

@@ -9,8 +9,8 @@ from enum import Enum
 import strawberry
 
 from api.scalars import BigInt
-from domain import legacy_import
-from domain.legacy_rules import Issue
+from domain.legacy import migrator
+from domain.legacy.rules import Issue
 
 
 @strawberry.type(
@@ -116,7 +116,7 @@ class MigrationReport:
         )
 
     @classmethod
-    def of(cls, report: legacy_import.MigrationReport) -> MigrationReport:
+    def of(cls, report: migrator.MigrationReport) -> MigrationReport:
         return cls(
             legacy_db_path=report.legacy_db_path,
             legacy_images_dir=report.legacy_images_dir,
@@ -166,7 +166,7 @@ class MigrationProgress:
         return self.phase not in (MigrationPhase.DONE, MigrationPhase.FAILED)
 
     @classmethod
-    def of(cls, progress: legacy_import.MigrationProgress) -> MigrationProgress:
+    def of(cls, progress: migrator.MigrationProgress) -> MigrationProgress:
         return cls(
             legacy_db_path=progress.legacy_db_path,
             started_at=progress.started_at,

@@ -15,7 +15,7 @@ from api.scalars import BigInt
 from api.types.tag import Tag
 from api.urls import sample_image_url
 from domain import records
-from domain.image_tiers import Quality, gallery_name
+from domain.images.tiers import Quality, gallery_name
 
 # Registers the domain enum as the GraphQL enum `ImageQuality` (strawberry marks the class
 # itself), so resolvers take and return `Quality` values directly.

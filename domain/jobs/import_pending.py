@@ -23,9 +23,9 @@ from typing import TypeVar
 import aiosqlite
 
 from domain.errors import DiskFull, PendingImportNotFound, UserError
+from domain.importing.promotion import Conflict, ForJob, ImportAction, Imported, Promoter, Strategy
 from domain.jobs.model import JobItem, JobRow, Outcome
 from domain.jobs.runner import Control
-from domain.promotion import Conflict, ForJob, ImportAction, Imported, Promoter, Strategy
 from domain.store import Store
 from domain.store.jobs import pending_to_import, plan_items, record_outcome, unfinished_items
 

@@ -1,6 +1,6 @@
 """Reading and writing the gallery index (`sample_images`).
 
-The image files themselves are written by `domain.gallery`; these rows are what lists a
+The image files themselves are written by `domain.images.gallery`; these rows are what lists a
 gallery, so listing never scans the image folder.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from domain.image_tiers import Quality, tier_size
+from domain.images.tiers import Quality, tier_size
 from domain.records import ImageTier, SampleImage, from_epoch_ms, to_epoch_ms
 from domain.store.database import Store
 from domain.store.sql import group_rows, json_list

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from domain.legacy_identity import SourceMatch
-from domain.legacy_rules import Issue
+from domain.legacy.identity import SourceMatch
+from domain.legacy.rules import Issue
 from domain.store.database import Store
 from domain.store.sql import json_list
 

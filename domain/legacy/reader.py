@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import LegacyDbNotFound, NotALegacyDb
-from domain.legacy_inputs import DB_ARGUMENT, refusal
-from domain.regular_files import (
+from domain.filesystem.regular_files import (
     NotARegularFile,
     RegularFile,
     SourceError,
@@ -33,6 +32,7 @@ from domain.regular_files import (
     open_regular,
     read_at,
 )
+from domain.legacy.inputs import DB_ARGUMENT, refusal
 
 # The SQLite file format (https://sqlite.org/fileformat2.html#the_database_header).
 SQLITE_MAGIC = b"SQLite format 3\0"

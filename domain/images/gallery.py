@@ -32,7 +32,7 @@ from pathlib import Path
 import aiosqlite
 
 from domain.errors import DuplicateImage, ModelNotFound, SampleImageNotFound
-from domain.files import (
+from domain.filesystem.writes import (
     TEMP_PREFIX,
     link_beside,
     place,
@@ -40,9 +40,9 @@ from domain.files import (
     temp_path_beside,
     write_durably,
 )
-from domain.hashing import normalize_sha256
-from domain.image_pipeline import EncodedImage, encode_tiers
-from domain.image_tiers import Quality, tier_file_name
+from domain.images.pipeline import EncodedImage, encode_tiers
+from domain.images.tiers import Quality, tier_file_name
+from domain.importing.hashing import normalize_sha256
 from domain.locks import KeyedLocks
 from domain.records import ImageTier, SampleImage
 from domain.store import Store

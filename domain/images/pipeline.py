@@ -26,8 +26,8 @@ from typing import Final
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from domain.errors import CorruptImage, ImageTooLarge, NotAnImage
-from domain.generation import read_generation
-from domain.image_tiers import TIERS, Quality, high_size, tier_size
+from domain.images.generation import read_generation
+from domain.images.tiers import TIERS, Quality, high_size, tier_size
 from domain.records import JsonObject
 
 ACCEPTED_FORMATS: Final = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")

@@ -1,13 +1,13 @@
 """Stage 1: moving a legacy library over, once, losing nothing.
 
-A run has three parts, after its arguments are checked (`legacy_inputs`):
-1. Read (`legacy_plan`): the legacy database (from a private copy, see `legacy_reader`),
-   the ledger's entry for it (`legacy_identity`), and every row not imported before turned
-   into a plan by the rules of `legacy_rules`, its images looked for. Bad inputs are
+A run has three parts, after its arguments are checked (`inputs`):
+1. Read (`plan`): the legacy database (from a private copy, see `reader`),
+   the ledger's entry for it (`identity`), and every row not imported before turned
+   into a plan by the rules of `rules`, its images looked for. Bad inputs are
    refused here, before anything is written.
-2. Rows (`legacy_rows`): one transaction writes the tags, models, pending imports and
+2. Rows (`rows`): one transaction writes the tags, models, pending imports and
    links, the ledger rows that make a second run skip them, and the images each row owes.
-3. Images (`legacy_images`): owed images are done model by model in listed order, many
+3. Images (`images`): owed images are done model by model in listed order, many
    models at once on the image workers; each task is struck from the ledger once its image
    is in place.
 
@@ -31,14 +31,14 @@ from datetime import UTC, datetime
 
 from domain.config import Config
 from domain.errors import MigrationAlreadyRunning
-from domain.gallery import Gallery
-from domain.legacy_identity import recognized
-from domain.legacy_images import LegacyImages
-from domain.legacy_inputs import LegacyInputs, legacy_inputs
-from domain.legacy_plan import PlannedRow, plan_rows, read_with_digests
-from domain.legacy_reader import LegacyTag
-from domain.legacy_report import MigrationProgress, MigrationReport
-from domain.legacy_rows import import_tags, place_rows, write_placed
+from domain.images.gallery import Gallery
+from domain.legacy.identity import recognized
+from domain.legacy.images import LegacyImages
+from domain.legacy.inputs import LegacyInputs, legacy_inputs
+from domain.legacy.plan import PlannedRow, plan_rows, read_with_digests
+from domain.legacy.reader import LegacyTag
+from domain.legacy.report import MigrationProgress, MigrationReport
+from domain.legacy.rows import import_tags, place_rows, write_placed
 from domain.store import Store
 from domain.store.legacy import (
     LegacySource,
@@ -167,7 +167,7 @@ class LegacyMigrator:
     ) -> LegacySource | None:
         """The ledger's entry for this legacy database: under its real path (or, for an
         entry a version 3 run made, the path as typed), else the known source its rows
-        say it is (`legacy_identity.recognized`)."""
+        say it is (`identity.recognized`)."""
         by_path = await source_at(self._store, [inputs.real_db_path, str(inputs.db_path)])
         if by_path is not None:
             return by_path

@@ -19,14 +19,14 @@ import aiosqlite
 
 from domain.config import Config
 from domain.errors import ImageRejected, ModelNotFound
-from domain.files import write_into_place
-from domain.gallery import Gallery, Keep, Put, Rewrite, Slot
-from domain.image_formats import SNIFF_BYTES, raster_media_type
-from domain.image_pipeline import encode_tiers
-from domain.legacy_report import MigrationProgress
-from domain.legacy_rules import Issue
+from domain.filesystem.regular_files import NotARegularFile, open_regular, read_all
+from domain.filesystem.writes import write_into_place
+from domain.images.formats import SNIFF_BYTES, raster_media_type
+from domain.images.gallery import Gallery, Keep, Put, Rewrite, Slot
+from domain.images.pipeline import encode_tiers
+from domain.legacy.report import MigrationProgress
+from domain.legacy.rules import Issue
 from domain.records import PendingImage
-from domain.regular_files import NotARegularFile, open_regular, read_all
 from domain.store import Store
 from domain.store.legacy import ImageTask, add_counts, finish_image_task, record_issues
 from domain.store.models import model_exists, touch_model

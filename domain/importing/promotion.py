@@ -14,7 +14,7 @@
      appended unless the gallery already has their content;
    - DELETE: the pending import goes, the model is untouched.
 4. Everything a step changes commits in one transaction with the gallery rewrite (see
-   `domain.gallery`), then the pending originals are removed. A failure leaves the state
+   `domain.images.gallery`), then the pending originals are removed. A failure leaves the state
    before or the state after, never a half: no model whose gallery points at missing files,
    no pending row lost. A pending image that cannot be decoded is reported, not fatal.
 """
@@ -37,11 +37,11 @@ from domain.errors import (
     PendingImportBusy,
     PendingImportNotFound,
 )
-from domain.gallery import Gallery, Keep, Put, Slot
-from domain.hashing import FileDigest, Hasher, Progress
-from domain.image_pipeline import EncodedImage, encode_tiers
+from domain.images.gallery import Gallery, Keep, Put, Slot
+from domain.images.pipeline import EncodedImage, encode_tiers
+from domain.importing.hashing import FileDigest, Hasher, Progress
+from domain.importing.merge_rules import merge_meta, merge_value
 from domain.locks import KeyedLocks
-from domain.merge_rules import merge_meta, merge_value
 from domain.records import Model, PendingImage, PendingImport, SampleImage
 from domain.store import Store
 from domain.store.legacy import images_owed_to_pending

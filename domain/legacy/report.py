@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.legacy_rules import Issue
+from domain.legacy.rules import Issue
 
 
 @dataclass(slots=True)

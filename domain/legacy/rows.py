@@ -10,10 +10,10 @@ from typing import TypeVar
 import aiosqlite
 
 from domain.ids import IdSpace, why_renumbered
-from domain.legacy_plan import PlannedRow
-from domain.legacy_reader import LegacyTag
-from domain.legacy_report import MigrationReport
-from domain.legacy_rules import Issue
+from domain.legacy.plan import PlannedRow
+from domain.legacy.reader import LegacyTag
+from domain.legacy.report import MigrationReport
+from domain.legacy.rules import Issue
 from domain.records import Model, PendingImport, from_epoch_ms
 from domain.store.legacy import plan_image_tasks, record_rows
 from domain.store.models import all_model_keys, insert_models, link_many_model_tags

@@ -1,5 +1,5 @@
 """Stage 1, part 1: the legacy rows to import, each turned into a plan by the rules of
-`legacy_rules`, with its model file and images looked for.
+`rules`, with its model file and images looked for.
 
 Blocking: run on the workers.
 """
@@ -10,11 +10,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.image_search import MAX_SEARCH_DEPTH, MAX_SEARCH_ENTRIES, ImageSearch, find_images
-from domain.legacy_identity import row_digest
-from domain.legacy_reader import LegacyLibrary, LegacyModelRow, read_legacy_library
-from domain.legacy_report import MigrationReport
-from domain.legacy_rules import (
+from domain.legacy.identity import row_digest
+from domain.legacy.image_search import (
+    MAX_SEARCH_DEPTH,
+    MAX_SEARCH_ENTRIES,
+    ImageSearch,
+    find_images,
+)
+from domain.legacy.reader import LegacyLibrary, LegacyModelRow, read_legacy_library
+from domain.legacy.report import MigrationReport
+from domain.legacy.rules import (
     Issue,
     clean_meta,
     created_at_ms,

@@ -25,7 +25,7 @@ from domain.errors import (
     LegacyPathInvalid,
     LegacyPathUnreadable,
 )
-from domain.user_paths import is_folder, user_path
+from domain.filesystem.user_paths import is_folder, user_path
 
 DB_ARGUMENT = "The legacy database path"
 IMAGES_ARGUMENT = "The legacy images folder"
