@@ -237,13 +237,22 @@ async def store_violations(store: Store) -> list[str]:
     # Only the store can tell; the test reaches into it on purpose.
     readers = list(store._readers)
     if store._idle_readers.qsize() != len(readers) or store._write_lock.locked():
-        return []  # something still runs (a legacy import goes on after its request)
-    stuck = []
-    for conn in [*readers, store._writer]:
-        await conn.execute("SELECT 1")  # after whatever was queued on its thread
-        if conn.in_transaction:
-            stuck.append(conn)
-            await conn.rollback()
+        return []  # something still runs (a legacy import or a job goes on after its request)
+    # Every connection is taken, without yielding to the event loop, before any is looked
+    # at: a job still running in the background cannot begin a transaction meanwhile and
+    # be taken for a leak.
+    async with store._write_lock:
+        idle = [store._idle_readers.get_nowait() for _ in readers]
+        stuck = []
+        try:
+            for conn in [*idle, store._writer]:
+                await conn.execute("SELECT 1")  # after whatever was queued on its thread
+                if conn.in_transaction:
+                    stuck.append(conn)
+                    await conn.rollback()
+        finally:
+            for conn in idle:
+                store._idle_readers.put_nowait(conn)
     return [LEFT_IN_TRANSACTION] if stuck else []
 
 
