@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,6 +20,7 @@ from domain.images.gallery import Gallery
 from domain.importing.hashing import Hasher
 from domain.importing.promotion import Promoter
 from domain.jobs.import_pending import ImportPendingWork
+from domain.jobs.legacy_migration import LegacyMigrationWork
 from domain.jobs.model import JobKind
 from domain.jobs.runner import JobRunner
 from domain.legacy.migrator import LegacyMigrator
@@ -37,30 +38,34 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         config.create_folders()
-        store = await Store.open(config.db_path, on_statement=on_statement)
-        image_workers = Workers("images")
-        gallery = Gallery(store, config.images_dir, image_workers)
-        migrator = LegacyMigrator(store, gallery, config, image_workers)
-        # Hashing has workers of its own: a 20 GB hash must not hold up image encoding.
-        hash_workers = Workers("hash")
-        hasher = Hasher(hash_workers)
-        promoter = Promoter(store, gallery, hasher, config.pending_images_dir, image_workers)
-        jobs = JobRunner(store)
-        concurrency = hash_workers.count + image_workers.count
-        jobs.register(JobKind.IMPORT_PENDING, ImportPendingWork(store, promoter, concurrency))
-        try:
+        # Closed in the reverse order, each even when one before it fails: the database
+        # is always closed (and checkpointed) last.
+        async with AsyncExitStack() as closing:
+            store = await Store.open(config.db_path, on_statement=on_statement)
+            closing.push_async_callback(store.close)
+            image_workers = Workers("images")
+            closing.callback(image_workers.shutdown)
+            # Hashing has workers of its own: a 20 GB hash must not hold up image encoding.
+            hash_workers = Workers("hash")
+            closing.callback(hash_workers.shutdown)
+            gallery = Gallery(store, config.images_dir, image_workers)
+            migrator = LegacyMigrator(store, gallery, config, image_workers)
+            closing.push_async_callback(migrator.close)
+            hasher = Hasher(hash_workers)
+            promoter = Promoter(store, gallery, hasher, config.pending_images_dir, image_workers)
+            jobs = JobRunner(store)
+            closing.push_async_callback(jobs.close)
+            concurrency = hash_workers.count + image_workers.count
+            jobs.register(JobKind.IMPORT_PENDING, ImportPendingWork(store, promoter, concurrency))
+            legacy_migration = LegacyMigrationWork(store, migrator, jobs, image_workers)
+            jobs.register(JobKind.LEGACY_MIGRATION, legacy_migration)
             for action in (await gallery.recover()).actions():
                 logger.warning("Recovering from an interrupted run: %s.", action)
             app.state.store, app.state.gallery, app.state.migrator = store, gallery, migrator
             app.state.hasher, app.state.promoter, app.state.jobs = hasher, promoter, jobs
+            app.state.legacy_migration = legacy_migration
             jobs.start()  # a job left running by the last process resumes now
             yield
-        finally:
-            await jobs.close()
-            await migrator.close()
-            image_workers.shutdown()
-            hash_workers.shutdown()
-            await store.close()
 
     graphql = GraphQLView(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
     app = Starlette(

@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader
 
 from domain.images.gallery import Gallery
 from domain.importing.promotion import Promoter
+from domain.jobs.legacy_migration import LegacyMigrationWork
 from domain.jobs.runner import JobRunner
 from domain.legacy.migrator import LegacyMigrator
 from domain.records import PendingImage, SampleImage, Tag
@@ -63,7 +64,8 @@ class Context:
     response: Response | None
     store: Store
     gallery: Gallery
-    migrator: LegacyMigrator
+    migrator: LegacyMigrator  # its progress (legacyMigration)
+    legacy_migration: LegacyMigrationWork  # runs it as a job (migrateLegacyDb)
     promoter: Promoter
     jobs: JobRunner
     loaders: Loaders

@@ -59,6 +59,7 @@ class GraphQLView(GraphQL[Context, None]):
             store=state.store,
             gallery=state.gallery,
             migrator=state.migrator,
+            legacy_migration=state.legacy_migration,
             promoter=state.promoter,
             jobs=state.jobs,
             loaders=Loaders.for_request(state.store),

@@ -22,6 +22,7 @@ from api.types.problems import (
     InvalidInput,
     JobFinished,
     JobNotFound,
+    JobStopped,
     Locked,
     MigrationAlreadyRunning,
     MigrationRefused,
@@ -81,7 +82,7 @@ async def read_upload(upload: Upload) -> bytes:
 
 
 MigrateLegacyDbResult = Annotated[
-    MigrationReport | MigrationRefused | MigrationAlreadyRunning | DiskFull,
+    MigrationReport | MigrationRefused | MigrationAlreadyRunning | JobStopped | DiskFull,
     strawberry.union(
         "MigrateLegacyDbResult", description="The import's report, or why it did not run."
     ),
@@ -189,7 +190,10 @@ class Mutation:
         description="Stage 1: import a legacy (v1) library once. Reads the legacy database "
         "read-only (from a private copy) and its images folder; returns the report when "
         "images are done too. Running it again imports nothing twice; a run that was cut short "
-        "is completed. Follow a long run with the `legacyMigration` query."
+        "is completed. The work is a LEGACY_MIGRATION job: follow it with `jobs`, `job(id:)`, "
+        "the `job` subscription or the `legacyMigration` query; pause, resume or cancel it like "
+        "any job. A call for the database of an unfinished legacy job nobody waits for (one "
+        "resumed after a restart) takes it over and answers its report."
     )
     async def migrate_legacy_db(
         self,
@@ -204,7 +208,7 @@ class Mutation:
             ),
         ] = None,
     ) -> MigrateLegacyDbResult:
-        run = info.context.migrator.migrate(legacy_db_path, legacy_images_dir)
+        run = info.context.legacy_migration.migrate(legacy_db_path, legacy_images_dir)
         return cast(MigrateLegacyDbResult, await outcome(run, MigrationReport.of))
 
     @strawberry.mutation(

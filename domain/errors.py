@@ -159,6 +159,10 @@ class MigrationAlreadyRunning(UserError):
 
     code = "MIGRATION_ALREADY_RUNNING"
 
+    def __init__(self, message: str, job_id: int) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
 
 class PendingImportNotFound(UserError):
     code = "PENDING_IMPORT_NOT_FOUND"
@@ -230,6 +234,21 @@ class JobFinished(UserError):
 
     def __init__(self, job_id: int, state: str) -> None:
         super().__init__(f"Job {job_id} has ended ({state}); start a new one instead.")
+        self.job_id, self.state = job_id, state
+
+
+class JobStopped(UserError):
+    """The job a caller waited for was paused or cancelled before it ended; what it did
+    stays done."""
+
+    code = "JOB_STOPPED"
+
+    def __init__(self, job_id: int, state: str) -> None:
+        then = {
+            "PAUSED": "resumeJob goes on",
+            "RUNNING": "the server is stopping, and the job goes on when it starts again",
+        }.get(state, "a new call does the rest")
+        super().__init__(f"Job {job_id} stopped ({state}) before it ended; {then}.")
         self.job_id, self.state = job_id, state
 
 

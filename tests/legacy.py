@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.images import encode, quadrants
+from tests.seed import digest
+
 LEGACY_SCHEMA = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE directories (
@@ -90,3 +93,30 @@ def create_legacy_db(
         )
     db.close()
     return path
+
+
+MODELS, IMAGES_PER_MODEL = 30, 3
+BROKEN = range(1, MODELS + 1, 4)  # rows listing an undecodable image among their good ones
+MISSING = range(2, MODELS + 1, 7)  # rows listing an image the folder does not have
+
+
+def pictured_legacy_library(folder: Path, width: int = 1400) -> Path:
+    """A legacy library whose 30 models list 90 real pictures (`width` wide), some broken
+    and some missing: image work that takes a few seconds, long enough to stop in the
+    middle of."""
+    images = folder / "images"
+    images.mkdir(parents=True)
+    rows = []
+    for row_id in range(1, MODELS + 1):
+        names = [f"m{row_id}_{n}.png" for n in range(IMAGES_PER_MODEL)]
+        for n, name in enumerate(names):
+            picture = quadrants((width + row_id, width * 5 // 7 + n)).effect_spread(2)
+            (images / name).write_bytes(encode(picture, "PNG"))
+        if row_id in BROKEN:
+            names.insert(1, f"broken{row_id}.png")
+            (images / names[1]).write_bytes(b"not an image at all " * row_id)
+        if row_id in MISSING:
+            names.append(f"gone{row_id}.png")
+        hashed = digest(f"legacy {row_id}") if row_id % 3 else ""  # a third pending
+        rows.append(LegacyRow(row_id, f"/m/{row_id}", hash_hex=hashed, extra={"images": names}))
+    return create_legacy_db(folder / "hikaze_mm.sqlite3", rows, [])

@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ import websockets
 from domain.records import PendingImport
 from domain.store import Store
 from domain.store.pending import insert_pending
+from tests.legacy import MODELS, pictured_legacy_library
 from tests.seed import EPOCH
 from tests.server import free_port, start_server, wait_until_up
 
 START = "mutation { importPending { ... on JobStarted { job { id } } } }"
 WATCH = "subscription($id: ID!) { job(id: $id) { state done total bytesDone bytesTotal } }"
 STATE = "query($id: ID!) { job(id: $id) { state done total created } }"
+MIGRATE = "mutation($db: String!) { migrateLegacyDb(legacyDbPath: $db) { __typename } }"
 GIB = 1024**3
 
 
@@ -136,3 +139,30 @@ def test_a_job_killed_mid_way_finishes_after_a_restart_each_item_once(tmp_path: 
         outcomes = db.execute("SELECT outcome, count(*) FROM job_items GROUP BY outcome").fetchall()
         assert outcomes == [("CREATED", 8)]
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_legacy_migration_streams_its_rows_and_images(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "library", free_port()
+    db = pictured_legacy_library(tmp_path / "legacy", width=500)
+    url = f"http://127.0.0.1:{port}/graphql"
+    server = start_server(
+        "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"
+    )
+    try:
+        wait_until_up(url, server)
+        migration = threading.Thread(target=post, args=(url, MIGRATE), kwargs={"db": str(db)})
+        migration.start()
+        deadline = time.monotonic() + 30
+        while not (jobs := post(url, "{ jobs { nodes { id } } }")["jobs"]["nodes"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        updates, ending = asyncio.run(_watch(url.replace("http", "ws"), jobs[0]["id"]))
+        migration.join(timeout=60)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+    assert ending["type"] == "complete" and updates[-1]["state"] == "COMPLETED"
+    done = [update["done"] for update in updates]
+    assert done == sorted(done) and len(set(done)) > 3  # rows, then images, going forwards
+    assert updates[-1]["done"] == updates[-1]["total"] > MODELS  # its rows and its images

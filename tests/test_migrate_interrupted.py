@@ -1,5 +1,5 @@
-"""A legacy import killed during its image work, then run again: nothing lost, nothing twice,
-and the report of the run that completes it is the whole migration's, as if never cut short."""
+"""A legacy import killed during its image work resumes when the server starts again: nothing
+lost, nothing twice, and its report is the whole migration's, as if never cut short."""
 
 from __future__ import annotations
 
@@ -15,50 +15,26 @@ import httpx
 import pytest
 
 from domain.images.tiers import Quality, tier_file_name
-from tests.images import encode, quadrants
-from tests.legacy import LegacyRow, create_legacy_db
-from tests.seed import digest
+from tests.legacy import BROKEN, IMAGES_PER_MODEL, MISSING, MODELS, pictured_legacy_library
 from tests.server import free_port, start_server, wait_until_up
 
-MIGRATE = """
-mutation($db: String!) {
-  migrateLegacyDb(legacyDbPath: $db) {
-    ... on MigrationReport {
+REPORT = """
       legacyDbPath legacyImagesDir recognizedFrom modelsImported pendingCreated tagsImported
       duplicates alreadyImported nothingNew imagesConverted imagesCopied imagesMissing
       imagesFailed issues { legacyId kind message } issueCounts { kind count }
-    }
-  }
-}
 """
+MIGRATE = f"""
+mutation($db: String!) {{
+  migrateLegacyDb(legacyDbPath: $db) {{ ... on MigrationReport {{ {REPORT} }} }}
+}}
+"""
+JOBS = f"{{ jobs {{ nodes {{ kind state done total migrationReport {{ {REPORT} }} }} }} }}"
 PROGRESS = "{ legacyMigration { imagesDone imagesTotal } }"
-MODELS, IMAGES_PER_MODEL = 30, 3
-BROKEN = range(1, MODELS + 1, 4)  # rows listing an undecodable image among their good ones
-MISSING = range(2, MODELS + 1, 7)  # rows listing an image the folder does not have
-
-
-def build_legacy(folder: Path) -> Path:
-    images = folder / "images"
-    images.mkdir(parents=True)
-    rows = []
-    for row_id in range(1, MODELS + 1):
-        names = [f"m{row_id}_{n}.png" for n in range(IMAGES_PER_MODEL)]
-        for n, name in enumerate(names):
-            picture = quadrants((1400 + row_id, 1000 + n)).effect_spread(2)
-            (images / name).write_bytes(encode(picture, "PNG"))
-        if row_id in BROKEN:
-            names.insert(1, f"broken{row_id}.png")
-            (images / names[1]).write_bytes(b"not an image at all " * row_id)
-        if row_id in MISSING:
-            names.append(f"gone{row_id}.png")
-        hashed = digest(f"legacy {row_id}") if row_id % 3 else ""  # a third pending
-        rows.append(LegacyRow(row_id, f"/m/{row_id}", hash_hex=hashed, extra={"images": names}))
-    return create_legacy_db(folder / "hikaze_mm.sqlite3", rows, [])
 
 
 @pytest.fixture(scope="module")
 def legacy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_legacy(tmp_path_factory.mktemp("interrupted") / "legacy")
+    return pictured_legacy_library(tmp_path_factory.mktemp("interrupted") / "legacy")
 
 
 @pytest.fixture(scope="module")
@@ -111,13 +87,28 @@ def test_a_run_cut_short_during_image_work_is_completed_by_the_next(
     server = start_server(*options)
     try:
         wait_until_up(url, server)
-        report = post(url, MIGRATE, db=str(db))["migrateLegacyDb"]
+        job = _wait_for_the_job_to_end(url)  # it goes on by itself, nobody asking
+        again = post(url, MIGRATE, db=str(db))["migrateLegacyDb"]
     finally:
         server.terminate()
         server.communicate(timeout=30)
 
-    assert report == uninterrupted  # counts and issues: the whole migration's, once each
+    assert job["state"] == "COMPLETED" and job["done"] == job["total"] > 0
+    # Counts and issues: the whole migration's, once each, as if never cut short.
+    assert job["migrationReport"] == uninterrupted
+    assert again["nothingNew"] is True
     _assert_complete_and_consistent(data_dir)
+
+
+def _wait_for_the_job_to_end(url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        (job,) = post(url, JOBS)["jobs"]["nodes"]
+        if job["state"] not in ("QUEUED", "RUNNING"):
+            assert job["kind"] == "LEGACY_MIGRATION"
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"the job never ended: {job}")
 
 
 def _post_ignoring_errors(url: str, db: str) -> None:

@@ -25,6 +25,7 @@ mutation($db: String!, $images: String) {
       issues { legacyId kind message }
       issueCounts { kind count }
     }
+    ... on MigrationAlreadyRunning { jobId }
     ... on Problem { code message }
   }
 }
@@ -368,10 +369,15 @@ async def test_bad_inputs_are_refused_and_write_nothing(
 
 async def test_a_second_migration_while_one_runs_is_refused(shelf: Shelf, tmp_path: Path) -> None:
     db = legacy_library(tmp_path / "legacy")
-    first, second = await asyncio.gather(migrate(shelf, db), migrate(shelf, db))
-    assert first["__typename"] == "MigrationReport"
-    assert second["__typename"] == "MigrationAlreadyRunning"
-    assert second["code"] == "MIGRATION_ALREADY_RUNNING"
+    answers = await asyncio.gather(migrate(shelf, db), migrate(shelf, db))
+    report, refused = sorted(answers, key=lambda answer: answer["__typename"] != "MigrationReport")
+    assert report["__typename"] == "MigrationReport" and report["modelsImported"] == 3
+    assert refused["__typename"] == "MigrationAlreadyRunning"
+    assert refused["code"] == "MIGRATION_ALREADY_RUNNING"
+    assert (
+        refused["jobId"]
+        == (await shelf.data("{ jobs { nodes { id } } }"))["jobs"]["nodes"][0]["id"]
+    )
 
 
 async def test_progress_can_be_followed_while_it_runs(shelf: Shelf, tmp_path: Path) -> None:

@@ -10,9 +10,11 @@ import strawberry
 from api.context import Context
 from api.scalars import BigInt
 from api.types.connection import Connection
+from api.types.migration import MigrationReport
 from domain import errors
 from domain.importing.promotion import Strategy
 from domain.jobs import model
+from domain.records import JsonObject
 from domain.store.jobs import items_page_request, page_items
 
 strawberry.enum(
@@ -100,7 +102,10 @@ class Job:
     strategy: Strategy | None = strawberry.field(
         description="For IMPORT_PENDING: how conflicts are resolved; null leaves them pending."
     )
-    total: int = strawberry.field(description="How many items the job covers (0 until it starts).")
+    total: int = strawberry.field(
+        description="How many items the job covers (0 until it starts); for LEGACY_MIGRATION, "
+        "the rows and images of its current run."
+    )
     done: int = strawberry.field(description="How many of them are done, whatever their outcome.")
     bytes_total: BigInt = strawberry.field(description="The sizes of all its files, where known.")
     bytes_done: BigInt = strawberry.field(
@@ -113,6 +118,7 @@ class Job:
     conflicts: int = strawberry.field(description="Items left pending in conflict.")
     failed: int = strawberry.field(description="Items that failed and were left as they were.")
     skipped: int = strawberry.field(description="Items that were not there (any more).")
+    result: strawberry.Private[JsonObject | None]  # what it answered, once completed
     in_flight: list[JobItemInFlight] = strawberry.field(
         description="The items being worked on right now."
     )
@@ -135,6 +141,17 @@ class Job:
         request = items_page_request(first, after)
         page = await page_items(info.context.store, int(self.id), outcome, request)
         return Connection.of(page, [JobItem.of(item) for item in page.items])
+
+    @strawberry.field(
+        description="For a completed LEGACY_MIGRATION: the report migrateLegacyDb answered "
+        "(also when the job was resumed after a restart and nobody waited for it); else null."
+    )
+    async def migration_report(
+        self, info: strawberry.Info[Context, None]
+    ) -> MigrationReport | None:
+        if self.kind is not model.JobKind.LEGACY_MIGRATION or self.result is None:
+            return None
+        return MigrationReport.of(await info.context.legacy_migration.report_of(self.result))
 
     @classmethod
     def of(cls, job: model.Job) -> Job:
@@ -172,6 +189,7 @@ class Job:
                 for flight in job.in_flight
             ],
             seconds_left=job.seconds_left,
+            result=row.result,
         )
 
 

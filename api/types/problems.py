@@ -96,12 +96,36 @@ class MigrationRefused(Problem):
 
 
 @strawberry.type(
-    description="Another legacy import is running; follow it with the `legacyMigration` query."
+    description="Another legacy import is under way (another caller waits for it, or it is of "
+    "another database); follow it with `job(id:)` or the `legacyMigration` query."
 )
 class MigrationAlreadyRunning(Problem):
+    job_id: strawberry.ID = strawberry.field(description="The job of the legacy import under way.")
+
     @classmethod
-    def of(cls, error: errors.UserError) -> MigrationAlreadyRunning:
-        return cls(code=error.code, message=str(error))
+    def of(cls, error: errors.MigrationAlreadyRunning) -> MigrationAlreadyRunning:
+        return cls(code=error.code, message=str(error), job_id=strawberry.ID(str(error.job_id)))
+
+
+@strawberry.type(
+    description="The job this call waited for was paused or cancelled (or the server is "
+    "stopping) before it ended. What it did stays done; resumeJob, or calling again, goes on."
+)
+class JobStopped(Problem):
+    job_id: strawberry.ID = strawberry.field(description="The job that stopped.")
+    job_state: JobState = strawberry.field(
+        description="The state it was left in (RUNNING when the server is stopping: it goes "
+        "on at the next start)."
+    )
+
+    @classmethod
+    def of(cls, error: errors.JobStopped) -> JobStopped:
+        return cls(
+            code=error.code,
+            message=str(error),
+            job_id=strawberry.ID(str(error.job_id)),
+            job_state=JobState(error.state),
+        )
 
 
 @strawberry.type(description="Another call is importing this pending id; nothing was changed.")
@@ -212,6 +236,8 @@ def problem_of(error: errors.UserError) -> Problem:
             return JobNotFound.of(error)
         case errors.JobFinished():
             return JobFinished.of(error)
+        case errors.JobStopped():
+            return JobStopped.of(error)
 
         case errors.DiskFull():
             return DiskFull.of(error)

@@ -24,7 +24,7 @@ import aiosqlite
 
 from domain.errors import DiskFull, PendingImportNotFound, UserError
 from domain.importing.promotion import Conflict, ForJob, ImportAction, Imported, Promoter, Strategy
-from domain.jobs.model import JobItem, JobRow, Outcome
+from domain.jobs.model import ItemCounts, JobItem, JobRow, Outcome
 from domain.jobs.runner import Control
 from domain.store import Store
 from domain.store.jobs import pending_to_import, plan_items, record_outcome, unfinished_items
@@ -57,6 +57,9 @@ class ImportPendingWork:
                 if item not in known
             ]
             await plan_items(conn, job.id, found, unknown)
+
+    def live_counts(self, job_id: int) -> ItemCounts | None:
+        return None  # its items tell
 
     async def run(self, job: JobRow, control: Control) -> bool:
         items = await unfinished_items(self._store, job.id)

@@ -53,14 +53,16 @@ class JobRow:
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
+    progress: ItemCounts | None = None  # kept for work that is not made of items
+    result: JsonObject | None = None  # what it answered, once it completed
 
 
 @dataclass(frozen=True, slots=True)
 class ItemCounts:
     total: int
     done: int
-    bytes_total: int
-    bytes_done: int
+    bytes_total: int = 0
+    bytes_done: int = 0
     by_outcome: dict[Outcome, int] = field(default_factory=dict)
 
 

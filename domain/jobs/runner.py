@@ -112,6 +112,10 @@ class Work(Protocol):
         """Do the items still to do; stop early when `control.stopping` is set. True when
         nothing is left to do."""
 
+    def live_counts(self, job_id: int) -> ItemCounts | None:
+        """How far the running job is, for work that is not made of items (None: count its
+        items)."""
+
 
 @dataclass(slots=True)
 class _Running:
@@ -152,10 +156,18 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
 
-    async def submit(self, kind: JobKind, params: JsonObject) -> Job:
-        """Queue a new job; it starts at once when no other runs."""
+    async def submit(
+        self,
+        kind: JobKind,
+        params: JsonObject,
+        on_created: Callable[[int], None] | None = None,
+    ) -> Job:
+        """Queue a new job; it starts at once when no other runs. `on_created` hears its id
+        before it can start (a caller that waits for its end registers there)."""
         async with self._store.transaction() as conn:
             job_id = await insert_job(conn, kind, params)
+        if on_created is not None:
+            on_created(job_id)
         self._kick()
         return await self._require(job_id)
 
@@ -174,6 +186,12 @@ class JobRunner:
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
         )
+
+    async def settled(self, job_id: int) -> None:
+        """Wait until the job is not running, its row telling how its run ended."""
+        running = self._running
+        if running is not None and running.job_id == job_id:
+            await running.ended.wait()
 
     # Control ---------------------------------------------------------------------------
 
@@ -250,9 +268,9 @@ class JobRunner:
                 final, error = await self._work_on(row, running.control)
             finally:
                 async with self._control:
-                    self._running = None
                     if running.control.request is not Request.SHUTDOWN:
                         await self._settle(row.id, final, error)
+                    self._running = None
                 running.ended.set()
             if running.control.request is Request.SHUTDOWN:
                 return
@@ -338,7 +356,8 @@ class JobRunner:
     def _with_live(self, row: JobRow, counts: ItemCounts) -> Job:
         running = self._running
         if running is None or running.job_id != row.id:
-            return Job(row, counts, (), 0, None)
+            return Job(row, row.progress or counts, (), 0, None)
+        counts = self._works[row.kind].live_counts(row.id) or row.progress or counts
         control = running.control
         flights = tuple(
             InFlight(item, f.name, f.size_bytes, f.bytes_hashed, f.hashing)

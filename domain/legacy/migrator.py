@@ -30,7 +30,6 @@ import time
 from datetime import UTC, datetime
 
 from domain.config import Config
-from domain.errors import MigrationAlreadyRunning
 from domain.images.gallery import Gallery
 from domain.legacy.identity import recognized
 from domain.legacy.images import LegacyImages
@@ -39,6 +38,7 @@ from domain.legacy.plan import PlannedRow, plan_rows, read_with_digests
 from domain.legacy.reader import LegacyTag
 from domain.legacy.report import MigrationProgress, MigrationReport
 from domain.legacy.rows import import_tags, place_rows, write_placed
+from domain.records import JsonObject
 from domain.store import Store
 from domain.store.legacy import (
     LegacySource,
@@ -78,11 +78,9 @@ class LegacyMigrator:
         """Import the legacy database; return the report when images are done too.
 
         The run continues if the caller goes away (a closed browser tab must not leave it
-        half done); a second call while one runs is refused with `MigrationAlreadyRunning`."""
-        if self._running is not None and not self._running.done():
-            raise MigrationAlreadyRunning(
-                "A legacy import is already running; follow it with the `legacyMigration` query."
-            )
+        half done). Runs are made by the LEGACY_MIGRATION job (`domain.jobs.legacy_migration`),
+        and jobs run one at a time, so two never overlap."""
+        assert self._running is None or self._running.done(), "one legacy run at a time"
         self._running = asyncio.create_task(self._run(legacy_db_path, legacy_images_dir))
         return await asyncio.shield(self._running)
 
@@ -160,7 +158,16 @@ class LegacyMigrator:
             issues=issues,
             rows_seconds=run.rows_seconds,
             images_seconds=run.images_seconds,
+            migration_id=migration_id,
         )
+
+    async def kept_report(self, summary: JsonObject) -> MigrationReport:
+        """A report kept as its `summary`, with its issues from the ledger."""
+        migration_id = summary.get("migration_id")
+        issues = (
+            [] if migration_id is None else (await migration_summary(self._store, migration_id))[1]
+        )
+        return MigrationReport.from_summary(summary, issues)
 
     async def _known_source(
         self, inputs: LegacyInputs, digests: dict[int, int]

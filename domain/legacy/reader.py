@@ -19,6 +19,8 @@ import errno
 import sqlite3
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,14 +87,28 @@ class LegacyLibrary:
 
 def read_legacy_library(db_path: Path) -> LegacyLibrary:
     """Everything Stage 1 needs from the legacy database at `db_path`."""
+    with _opened(db_path) as source:
+        length = _length_to_copy(source, db_path)
+        with tempfile.TemporaryDirectory(prefix="modelshelf-legacy-") as folder:
+            copy = Path(folder) / "legacy.sqlite3"
+            copy_sparsely(source, copy, length)
+            _copy_wal(db_path, copy.with_name(copy.name + "-wal"))
+            return _read_copy(copy, db_path)
+
+
+def check_legacy_db(db_path: Path) -> None:
+    """Refuse, as `read_legacy_library` would, what is not a readable SQLite file: reading
+    only its header, so a call can be refused before any work starts."""
+    with _opened(db_path) as source:
+        _length_to_copy(source, db_path)
+
+
+@contextmanager
+def _opened(db_path: Path) -> Iterator[RegularFile]:
+    """The database file, open for reading; whatever stops that, a typed refusal."""
     try:
         with open_regular(db_path) as source:
-            length = _length_to_copy(source, db_path)
-            with tempfile.TemporaryDirectory(prefix="modelshelf-legacy-") as folder:
-                copy = Path(folder) / "legacy.sqlite3"
-                copy_sparsely(source, copy, length)
-                _copy_wal(db_path, copy.with_name(copy.name + "-wal"))
-                return _read_copy(copy, db_path)
+            yield source
     except NotARegularFile as error:
         if error.kind == "a folder":
             raise LegacyDbNotFound(

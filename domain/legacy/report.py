@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from domain.legacy.rules import Issue
+from domain.records import JsonObject
 
 
 @dataclass(slots=True)
@@ -29,6 +30,17 @@ class MigrationReport:
     recognized_from: str | None = None  # the path it was known under, when found elsewhere
     rows_seconds: float = 0.0
     images_seconds: float = 0.0
+    migration_id: int | None = None  # the ledger's, whose issues these are; None: nothing new
+
+    def summary(self) -> JsonObject:
+        """The report without its issues (the ledger keeps them, however many), as JSON."""
+        kept = asdict(self)
+        del kept["issues"]
+        return kept
+
+    @classmethod
+    def from_summary(cls, summary: JsonObject, issues: list[Issue]) -> MigrationReport:
+        return cls(**summary, issues=issues)
 
 
 @dataclass(slots=True)

@@ -21,7 +21,10 @@ SORT_KEY_TYPES = (int,)
 ITEMS_LIST_NAME = "jobItems"
 ITEM_SORT_KEY_TYPES = (int,)
 
-_JOB_COLUMNS = "id, kind, state, params_json, planned, created_at, started_at, finished_at, error"
+_JOB_COLUMNS = (
+    "id, kind, state, params_json, planned, created_at, started_at, finished_at, error,"
+    " progress_json, result_json"
+)
 _ITEM_COLUMNS = "job_id, item, position, name, size_bytes, outcome, message, sha256, finished_at"
 
 
@@ -52,6 +55,29 @@ async def set_state(
         " WHERE id = ?",
         (state.value, error, state.value, now, state.value, now, job_id),
     )
+
+
+async def set_progress(conn: aiosqlite.Connection, job_id: int, counts: ItemCounts) -> None:
+    """Keep the progress of a job that has no items, for when it no longer runs."""
+    await conn.execute(
+        "UPDATE jobs SET progress_json = ? WHERE id = ?",
+        (json.dumps({"total": counts.total, "done": counts.done}), job_id),
+    )
+
+
+async def set_result(conn: aiosqlite.Connection, job_id: int, result: JsonObject) -> None:
+    """Keep what a job answers, for clients that were not there when it ended."""
+    await conn.execute("UPDATE jobs SET result_json = ? WHERE id = ?", (json.dumps(result), job_id))
+
+
+async def unfinished_job(store: Store, kind: JobKind) -> JobRow | None:
+    """The oldest job of `kind` that has not ended (queued, running or paused)."""
+    row = await store.fetch_one(
+        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE kind = ?"
+        " AND state IN ('QUEUED', 'RUNNING', 'PAUSED') ORDER BY id LIMIT 1",
+        (kind.value,),
+    )
+    return None if row is None else _job(row)
 
 
 async def plan_items(
@@ -206,7 +232,16 @@ def _job(row: sqlite3.Row) -> JobRow:
         started_at=_moment(row["started_at"]),
         finished_at=_moment(row["finished_at"]),
         error=row["error"],
+        progress=_progress(row["progress_json"]),
+        result=None if row["result_json"] is None else json.loads(row["result_json"]),
     )
+
+
+def _progress(text: str | None) -> ItemCounts | None:
+    if text is None:
+        return None
+    kept = json.loads(text)
+    return ItemCounts(total=kept["total"], done=kept["done"])
 
 
 def _item(row: sqlite3.Row) -> JobItem:

@@ -260,5 +260,15 @@ UPDATE pending_model_tags SET tag_id = (SELECT new FROM renumbered_tags WHERE ol
 DROP TABLE renumbered_tags;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+# Version 7: the progress of a job whose work is not a list of items (a legacy import counts
+# rows and images), kept when it stops so a finished job still tells how far it went; and
+# what a finished job answers (a legacy import's report), for clients that were not waiting.
+_V7 = """
+ALTER TABLE jobs ADD COLUMN progress_json TEXT
+    CHECK (progress_json IS NULL OR json_valid(progress_json));
+ALTER TABLE jobs ADD COLUMN result_json TEXT
+    CHECK (result_json IS NULL OR json_valid(result_json));
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 LATEST_VERSION = len(MIGRATIONS)
