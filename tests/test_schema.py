@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from graphql import (
     get_introspection_query,
 )
 
+from api.enums import domain_enum
 from api.schema import export_sdl
 from tests.conftest import Shelf
 
@@ -41,6 +43,8 @@ def test_every_type_field_argument_and_enum_value_is_described() -> None:
                 for arg_name, arg in getattr(field, "args", {}).items():
                     if not arg.description:
                         missing.append(f"{name}.{field_name}({arg_name})")
+        if isinstance(kind, GraphQLEnumType):
+            missing += [f"{name}.{v}" for v, value in kind.values.items() if not value.description]
     assert missing == []
 
 
@@ -80,3 +84,12 @@ async def test_the_playground_page_is_served_to_browsers(shelf: Shelf) -> None:
     response = await shelf.client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+def test_a_domain_enum_with_a_value_left_undescribed_is_refused() -> None:
+    class Colour(Enum):
+        RED = "red"
+        BLUE = "blue"
+
+    with pytest.raises(ValueError, match="no description for BLUE"):
+        domain_enum(Colour, name="Colour", description="A colour.", values={Colour.RED: "Red."})

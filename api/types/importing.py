@@ -6,16 +6,21 @@ from enum import Enum
 
 import strawberry
 
+from api.enums import domain_enum
 from api.types.model import Model
 from api.types.pending import PendingImport
 from domain.importing import promotion
 
-strawberry.enum(
+domain_enum(
     promotion.Strategy,
     name="ConflictStrategy",
-    description="What to do when the library already has a model with the pending file's "
-    "SHA-256: OVERRIDE takes the pending values and images, MERGE fills the model's gaps and "
-    "appends new images, DELETE drops the pending import.",
+    description="What to do when the library already has a model with the pending file's SHA-256.",
+    values={
+        promotion.Strategy.OVERRIDE: "The pending values and images replace the model's.",
+        promotion.Strategy.MERGE: "The pending values fill the model's gaps; its new images "
+        "are appended.",
+        promotion.Strategy.DELETE: "The pending import is dropped; the model stays as it is.",
+    },
 )
 
 

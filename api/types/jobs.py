@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from api.context import Context
+from api.enums import domain_enum
 from api.scalars import BigInt
 from api.types.connection import Connection
 from api.types.migration import MigrationReport
@@ -17,26 +18,43 @@ from domain.jobs import model
 from domain.records import JsonObject
 from domain.store.jobs import items_page_request, page_items
 
-strawberry.enum(
+domain_enum(
     model.JobKind,
     name="JobKind",
-    description="What a job does: LEGACY_MIGRATION imports a legacy library (Stage 1), "
-    "IMPORT_PENDING imports pending models (Stage 2), SCAN looks for new files in folders.",
+    description="What a job does.",
+    values={
+        model.JobKind.LEGACY_MIGRATION: "Imports a legacy library (Stage 1, migrateLegacyDb).",
+        model.JobKind.IMPORT_PENDING: "Imports pending models (Stage 2, importPending).",
+        model.JobKind.SCAN: "Looks for new model files in folders.",
+    },
 )
-strawberry.enum(
+domain_enum(
     model.JobState,
     name="JobState",
-    description="Where a job stands: QUEUED (waits for the job before it), RUNNING, PAUSED "
-    "(resumeJob goes on; a full disk pauses a job too), CANCELLED, COMPLETED or FAILED (see "
-    "`error`). The last three are final.",
+    description="Where a job stands. CANCELLED, COMPLETED and FAILED are final.",
+    values={
+        model.JobState.QUEUED: "Waits for the job before it to end.",
+        model.JobState.RUNNING: "At work; a server stopped meanwhile resumes it when it starts.",
+        model.JobState.PAUSED: "Stopped by pauseJob, or by a full disk; resumeJob goes on.",
+        model.JobState.CANCELLED: "Stopped for good by cancelJob; what it did stays done.",
+        model.JobState.COMPLETED: "Every item done.",
+        model.JobState.FAILED: "Could not go on; `error` says why.",
+    },
 )
-strawberry.enum(
+domain_enum(
     model.Outcome,
     name="JobItemOutcome",
-    description="What became of one item: CREATED, OVERRIDDEN, MERGED or DELETED as importAModel "
-    "says; CONFLICT (left pending with its digest known: decide with importAModel and a "
-    "strategy); FAILED (left as it was: see `message`); SKIPPED (not a pending import, or "
-    "imported meanwhile).",
+    description="What became of one item.",
+    values={
+        model.Outcome.CREATED: "It became a new model.",
+        model.Outcome.OVERRIDDEN: "It overrode the model with its digest (OVERRIDE).",
+        model.Outcome.MERGED: "It was merged into the model with its digest (MERGE).",
+        model.Outcome.DELETED: "It was dropped as a duplicate (DELETE).",
+        model.Outcome.CONFLICT: "Left pending with its digest known: decide with importAModel "
+        "and a strategy.",
+        model.Outcome.FAILED: "Left as it was; `message` says why.",
+        model.Outcome.SKIPPED: "Not a pending import (any more), or imported meanwhile.",
+    },
 )
 
 JobIdArgument = Annotated[strawberry.ID, strawberry.argument(description="The job's id.")]

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.context import Context
+from api.enums import domain_enum
 from api.prefetch import Resolved, prefetch, prefetched_or_loaded, requested_fields
 from api.scalars import BigInt
 from api.types.tag import Tag
@@ -17,13 +18,15 @@ from api.urls import sample_image_url
 from domain import records
 from domain.images.tiers import Quality, gallery_name
 
-# Registers the domain enum as the GraphQL enum `ImageQuality` (strawberry marks the class
-# itself), so resolvers take and return `Quality` values directly.
-strawberry.enum(
+domain_enum(
     Quality,
     name="ImageQuality",
-    description="A tier of a sample image: HIGH (at most 2 megapixels), MEDIUM (about 2/3 of "
-    "HIGH's width and height) or LOW (about 1/3).",
+    description="A tier of a sample image.",
+    values={
+        Quality.HIGH: "At most 2 megapixels, and at most 16,383 pixels a side (WebP's limit).",
+        Quality.MEDIUM: "About 2/3 of HIGH's width and height.",
+        Quality.LOW: "About 1/3 of HIGH's width and height.",
+    },
 )
 
 
