@@ -6,7 +6,8 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import count
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from domain.images.tiers import Quality, tier_sizes
 from domain.records import ImageTier, Model, PendingImage, PendingImport, SampleImage, Tag
@@ -15,6 +16,9 @@ from domain.store.gallery import insert_sample_image
 from domain.store.models import insert_model, link_model_tags
 from domain.store.pending import insert_pending, insert_pending_image, link_pending_tags
 from domain.store.tags import insert_tag
+
+if TYPE_CHECKING:  # only for the type: conftest builds the app, this module only fills it
+    from tests.conftest import Shelf
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _serial = count()
@@ -103,4 +107,32 @@ async def add_pending(
         for seq in range(images):
             image = PendingImage(pending_id, seq, f"{pending_id}_{seq}.png", 1000 + seq)
             await insert_pending_image(conn, image)
+    return pending
+
+
+async def pending_file(
+    shelf: Shelf,
+    folder: Path,
+    pending_id: int,
+    content: bytes,
+    *,
+    images: Sequence[bytes] = (),
+    tags: Sequence[Tag] = (),
+    meta: dict[str, Any] | None = None,
+    name: str | None = None,
+) -> PendingImport:
+    """A pending import whose model file and original images exist on disk."""
+    path = folder / f"file{pending_id}.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    pending = PendingImport(
+        pending_id, str(path), name or path.name, "lora", 1, EPOCH, meta or {}, None
+    )
+    async with shelf.store.transaction() as conn:
+        await insert_pending(conn, pending)
+        await link_pending_tags(conn, pending_id, [tag.id for tag in tags])
+        for seq, data in enumerate(images):
+            file_name = f"{pending_id}_{seq}.png"
+            (shelf.config.pending_images_dir / file_name).write_bytes(data)
+            await insert_pending_image(conn, PendingImage(pending_id, seq, file_name, len(data)))
     return pending

@@ -24,7 +24,7 @@ from domain.images.tiers import Quality, tier_file_name
 from tests.conftest import Shelf, running_shelf
 from tests.images import BLUE, GREEN, RED, encode, same_colors
 from tests.legacy import LegacyRow, create_legacy_db
-from tests.seed import add_model, digest
+from tests.seed import add_model, digest, pending_file
 from tests.small_disk import SmallDisk
 from tests.test_gallery import (
     ADD,
@@ -36,7 +36,7 @@ from tests.test_gallery import (
     files_of,
     picture,
 )
-from tests.test_import_a_model import IMPORT, MODEL, PENDING, conflicting_pair, pending_file
+from tests.test_import_a_model import IMPORT, MODEL, PENDING, conflicting_pair
 
 PAGE = os.sysconf("SC_PAGE_SIZE")  # what tmpfs allots a file at a time
 DISK_FULL = "... on DiskFull { folder bytesNeeded }"

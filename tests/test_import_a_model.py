@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from domain.records import PendingImage, PendingImport, Tag
-from domain.store.pending import insert_pending, insert_pending_image, link_pending_tags
 from tests.conftest import Shelf
 from tests.images import BLUE, GREEN, RED, YELLOW, encode, same_colors, solid
-from tests.seed import EPOCH, add_tags
+from tests.seed import add_tags, pending_file
 
 IMPORT = """
 mutation($id: Int!, $strategy: ConflictStrategy) {
@@ -40,34 +37,6 @@ PENDING = "query($id: Int!) { pendingImport(id: $id) { id sha256 images { filena
 
 def picture(color: tuple[int, int, int]) -> bytes:
     return encode(solid((64, 48), color), "PNG")
-
-
-async def pending_file(
-    shelf: Shelf,
-    folder: Path,
-    pending_id: int,
-    content: bytes,
-    *,
-    images: Sequence[bytes] = (),
-    tags: Sequence[Tag] = (),
-    meta: dict[str, Any] | None = None,
-    name: str | None = None,
-) -> PendingImport:
-    """A pending import whose model file and original images exist on disk."""
-    path = folder / f"file{pending_id}.safetensors"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    pending = PendingImport(
-        pending_id, str(path), name or path.name, "lora", 1, EPOCH, meta or {}, None
-    )
-    async with shelf.store.transaction() as conn:
-        await insert_pending(conn, pending)
-        await link_pending_tags(conn, pending_id, [tag.id for tag in tags])
-        for seq, data in enumerate(images):
-            file_name = f"{pending_id}_{seq}.png"
-            (shelf.config.pending_images_dir / file_name).write_bytes(data)
-            await insert_pending_image(conn, PendingImage(pending_id, seq, file_name, len(data)))
-    return pending
 
 
 async def import_a_model(

@@ -12,8 +12,7 @@ from domain.records import Model
 from domain.store.models import insert_model
 from tests.conftest import Shelf
 from tests.images import BLUE, RED, encode, solid
-from tests.seed import EPOCH
-from tests.test_import_a_model import pending_file
+from tests.seed import EPOCH, pending_file
 
 JOB = """
   id kind state total done created overridden merged deleted conflicts failed skipped
