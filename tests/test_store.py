@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -295,3 +296,23 @@ async def test_a_version_5_library_renumbers_ids_clients_cannot_hold(tmp_path: P
     assert [row[0] for row in tasks] == [8]
     assert [row[0] for row in items] == [9]
     assert violations == []
+
+
+async def test_a_write_cancelled_at_its_begin_leaves_the_writer_usable(store: Store) -> None:
+    """A job paused mid-item cancels its write wherever it is; the BEGIN still ran."""
+
+    async def write() -> None:
+        async with store.transaction() as conn:
+            await conn.execute("INSERT INTO tags (name) VALUES ('never')")
+
+    for step in range(4):  # cancelled at each of its first awaits in turn
+        task = asyncio.create_task(write())
+        for _ in range(step):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await add_tags(store, f"after {step}")  # fails when a transaction was left open
+
+    rows = await store.fetch_all("SELECT name FROM tags WHERE name LIKE 'after %' ORDER BY name")
+    assert [row[0] for row in rows] == [f"after {step}" for step in range(4)]

@@ -267,11 +267,13 @@ class JobRunner:
             try:
                 final, error = await self._work_on(row, running.control)
             finally:
-                async with self._control:
-                    if running.control.request is not Request.SHUTDOWN:
-                        await self._settle(row.id, final, error)
+                try:
+                    async with self._control:
+                        if running.control.request is not Request.SHUTDOWN:
+                            await self._settle(row.id, final, error)
+                finally:  # even when the state could not be written: never a wedged runner
                     self._running = None
-                running.ended.set()
+                    running.ended.set()
             if running.control.request is Request.SHUTDOWN:
                 return
 

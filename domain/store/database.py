@@ -99,13 +99,15 @@ class Store:
         """Hold the writer for one transaction: committed when the block ends, rolled back
         when it raises or the commit fails. Every multi-step change goes in one of these."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield self._writer
                 await self._writer.commit()
             except BaseException as error:
-                # A failed COMMIT may leave the transaction open (SQLite lets it be retried):
-                # roll back, or the next BEGIN fails. A no-op when SQLite rolled back itself.
+                # Roll back whatever is open, or the next BEGIN fails: a failed COMMIT may
+                # leave the transaction open (SQLite lets it be retried), and a BEGIN whose
+                # await was cancelled still ran (aiosqlite had queued it; the rollback
+                # queues behind it). A no-op when no transaction is open.
                 await self._writer.rollback()
                 if _is_disk_full(error):
                     raise DiskFull(str(self._folder), None) from error
