@@ -152,8 +152,9 @@ class Mutation:
         return cast(ImportPendingResult, result)
 
     @strawberry.mutation(
-        description="Pause a job: items still hashing are abandoned (they start again on "
-        "resume), items being written finish. Answers once the job has stopped."
+        description="Pause a job: items still hashing or encoding their pictures are "
+        "abandoned (they start again on resume), items being written finish. Answers once "
+        "the job has stopped."
     )
     async def pause_job(self, info: Info, id: JobIdArgument) -> JobControlResult:
         return await _control(info.context.jobs.pause, id)

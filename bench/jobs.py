@@ -43,7 +43,7 @@ graphql-transport-ws websocket. Measured:
 - **pause**: the time from sending `pauseJob` to its answer, which comes once the job is
   PAUSED, while a 512 MiB file is being hashed: first at the start of the job (no item has
   its digest yet), then, after each `resumeJob`, at moments when other items have their
-  digest and are encoding their pictures, which a pause lets finish. The worst of the four
+  digest and are encoding their pictures (which a pause abandons too). The worst of the four
   counts: target under 1 s. A pause that fails (an error instead of the paused job) is
   reported as such, and misses the target.
 
@@ -735,7 +735,7 @@ async def measure_loop(root: Path, batch: Batch) -> LoopRun:
 class Pause:
     seconds: float
     hashing: int  # items in flight that were hashing when the pause was sent
-    encoding: int  # items in flight past their hash (writing their result), left to finish
+    encoding: int  # items in flight past their hash (encoding or writing their result)
     error: str | None = None  # what pauseJob answered instead of the PAUSED job
 
     def text(self) -> str:

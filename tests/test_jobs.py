@@ -75,6 +75,15 @@ async def until_hashing(shelf: Shelf, job_id: str) -> dict[str, Any]:
         await asyncio.sleep(0.02)
 
 
+async def until_encoding(shelf: Shelf, job_id: str) -> dict[str, Any]:
+    """The job once its first item has its digest and is encoding its pictures."""
+    while True:
+        job = await until(shelf, job_id, "RUNNING")
+        if job["inFlight"] and not job["inFlight"][0]["hashing"]:
+            return job
+        await asyncio.sleep(0.01)
+
+
 def sparse_file(path: Path, size: int) -> None:
     """A file of `size` bytes of holes: slow to hash (about 2 GB/s), nothing on disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +171,28 @@ async def test_pause_abandons_a_long_hash_and_resume_finishes_it(
     assert resumed["state"] in ("QUEUED", "RUNNING")
     done = await until(shelf, job["id"], "COMPLETED")
     assert done["created"] == 1 and await pending_count(shelf) == 0
+
+
+async def test_pause_abandons_pictures_being_encoded(shelf: Shelf, tmp_path: Path) -> None:
+    # Seconds of encoding: four 30-megapixel PNGs (each decoded, scaled and encoded anew).
+    slow = encode(solid((6000, 5000), RED), "PNG")
+    await pending_file(shelf, tmp_path, 1, b"small model", images=[slow] * 4)
+    job = await start(shelf)
+    await until_encoding(shelf, job["id"])
+
+    paused = await control(shelf, "pauseJob", job["id"])
+    assert paused["state"] == "PAUSED"
+    # Not left to finish: nothing imported, the pending import and its pictures as they were.
+    assert await pending_count(shelf) == 1
+    assert (await shelf.data("{ models { totalCount } }"))["models"]["totalCount"] == 0
+    assert len(list(shelf.config.pending_images_dir.iterdir())) == 4
+    assert (await job_of(shelf, job["id"]))["done"] == 0
+
+    await control(shelf, "resumeJob", job["id"])
+    done = await until(shelf, job["id"], "COMPLETED")
+    assert done["created"] == 1 and await pending_count(shelf) == 0
+    models = await shelf.data("{ models { nodes { sampleImages { seq } } } }")
+    assert models["models"]["nodes"] == [{"sampleImages": [{"seq": 0}]}]  # one content, once
 
 
 async def test_cancel_leaves_what_is_left_pending(shelf: Shelf, tmp_path: Path) -> None:

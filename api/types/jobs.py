@@ -69,7 +69,8 @@ class JobItemInFlight:
     size_bytes: BigInt | None = strawberry.field(description="Its file size, when known.")
     bytes_hashed: BigInt = strawberry.field(description="How much of the file is hashed so far.")
     hashing: bool = strawberry.field(
-        description="True while the file is hashed; false once the import is being written."
+        description="True while the file is hashed; false once its digest is known (its "
+        "pictures are encoded, then the import is written)."
     )
 
 

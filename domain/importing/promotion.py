@@ -111,7 +111,8 @@ class ForJob:
     job_id: int
     record: Callable[[aiosqlite.Connection, Imported], Awaitable[None]]
     on_progress: Progress | None = None
-    on_digest: Callable[[], None] | None = None  # hashing is over; the import is written next
+    on_digest: Callable[[], None] | None = None  # hashing is over; pictures are encoded next
+    on_writing: Callable[[], None] | None = None  # from here on the import is being written
 
 
 class Promoter:
@@ -217,6 +218,7 @@ class Promoter:
         )
         model = _promoted_model(pending, digest, existing, action)
         imported = Imported(digest.sha256, action, model, problems)
+        _writing(job)
         async with self._gallery.editing(digest.sha256) as current:
             rewrite = await self._gallery.prepare(
                 digest.sha256, current, _slots(current, encoded, action)
@@ -239,6 +241,7 @@ class Promoter:
 
     async def _forget(self, pending: PendingImport, deleted: Imported, job: ForJob | None) -> None:
         originals = await images_of_pending(self._store, [pending.id])
+        _writing(job)
         async with self._store.transaction() as conn:
             await delete_pending(conn, pending.id)
             if job is not None:
@@ -277,6 +280,13 @@ class Promoter:
             else:
                 raise result
         return encoded, problems
+
+
+def _writing(job: ForJob | None) -> None:
+    """Tell the job the import is past its last step that can be abandoned: a pause now
+    lets it finish (its write is quick) rather than cut it short."""
+    if job is not None and job.on_writing is not None:
+        job.on_writing()
 
 
 def _promoted_model(

@@ -90,10 +90,11 @@ class ImportPendingWork:
                 record=partial(_record_imported, job_id, item.item),
                 on_progress=partial(control.hashed, item.item),
                 on_digest=partial(control.digest_known, item.item),
+                on_writing=partial(control.writing, item.item),
             )
             work = self._promoter.import_a_model(item.item, strategy, hooks)
             try:
-                result = await _unless_stopped_while_hashing(work, item.item, control)
+                result = await _unless_stopped_before_writing(work, item.item, control)
             except DiskFull:
                 raise  # stops the whole job (paused): the next item would meet it too
             except PendingImportNotFound:
@@ -134,17 +135,17 @@ async def _record_imported(
     await record_outcome(conn, job_id, item, _OUTCOMES[imported.action], message, imported.sha256)
 
 
-async def _unless_stopped_while_hashing(
+async def _unless_stopped_before_writing(
     work: Awaitable[Imported | Conflict], item: int, control: Control
 ) -> Imported | Conflict | None:
-    """The import's result; None when the job was told to stop while the item was still
-    hashing (the hash is abandoned, the item stays to do). An item past its hash is
-    writing its result: it finishes."""
+    """The import's result; None when the job was told to stop before the item began
+    writing it (a hash or an encoding is abandoned, the item stays to do). An item writing
+    its result finishes: that takes milliseconds, and cutting it short gains nothing."""
     task = asyncio.ensure_future(work)
     stop = asyncio.ensure_future(control.stopping.wait())
     try:
         await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-        if not task.done() and control.is_hashing(item):
+        if not task.done() and not control.is_writing(item):
             task.cancel()
             await asyncio.wait({task})  # let it wind down; a cancel of our own still raises
             if task.cancelled():

@@ -87,7 +87,7 @@ class InFlight:
     name: str
     size_bytes: int | None
     bytes_hashed: int
-    hashing: bool  # False once its digest is known and the import is being written
+    hashing: bool  # False once its digest is known (its pictures encode, then it is written)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,12 @@ it. Jobs share the hashing and image workers, and two of them at once would only
 turns on the same cores (and on the same pending imports).
 
 Pausing or cancelling asks the running work to stop (`Control.stopping`): it abandons the
-items still hashing (their work starts again on resume) and lets the ones already writing
-their result finish, which takes well under a second. A shutdown stops the work the same
+items still hashing or encoding their pictures (their work starts again on resume; a digest
+already computed is cached on the pending row, so only the pictures are encoded again) and
+lets the ones already writing their result finish, which takes milliseconds. A picture
+being encoded cannot be interrupted on its worker thread: its result is dropped when it
+comes, and the worker is busy until then, so a resume right after a pause may start a
+little slower. A shutdown stops the work the same
 way but leaves the row RUNNING, so the next start resumes it.
 
 Watchers (the `job` subscription) hear of every change of state at once, and of progress
@@ -65,6 +69,7 @@ class _Flight:
     size_bytes: int | None
     bytes_hashed: int = 0
     hashing: bool = True
+    writing: bool = False
 
 
 @dataclass(slots=True)
@@ -94,8 +99,11 @@ class Control:
         self.flights[item].hashing = False
         self.notify()
 
-    def is_hashing(self, item: int) -> bool:
-        return self.flights[item].hashing
+    def writing(self, item: int) -> None:
+        self.flights[item].writing = True
+
+    def is_writing(self, item: int) -> bool:
+        return self.flights[item].writing
 
     def end(self, item: int) -> None:
         del self.flights[item]
