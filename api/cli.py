@@ -26,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     # Imported here so that `export-schema` and `--help` do not pay for the server's imports.
     from api.app import create_app
+    from api.heap import freeze_startup_heap
 
     config = Config.resolve(args.data_dir)
     print(f"Model Shelf: library in {config.data_dir}", file=sys.stderr)
@@ -37,8 +38,10 @@ def _serve(args: argparse.Namespace) -> int:
     # uvicorn stops gracefully on SIGINT and SIGTERM: it gives open requests a few seconds
     # to finish, then runs the app's shutdown, which stops a legacy import (the next run
     # resumes it) and closes the store.
+    app = create_app(config)
+    freeze_startup_heap()
     uvicorn.run(
-        create_app(config),
+        app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,

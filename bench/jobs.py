@@ -97,6 +97,7 @@ from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
 from starlette.applications import Starlette
 
 from api.app import create_app
+from api.heap import freeze_startup_heap
 from domain.config import Config
 from domain.images.pipeline import encode_tiers
 from domain.importing.hashing import Hasher
@@ -429,6 +430,7 @@ async def serving(root: Path, batch: Batch) -> AsyncIterator[Served]:
     on this event loop, with a fresh library; the model files warm in the page cache."""
     with tempfile.TemporaryDirectory(prefix="library-", dir=root) as data_dir:
         app = create_app(Config.resolve(data_dir))
+        freeze_startup_heap()  # as `modelshelf serve` does
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets that say so, and
         # without it every answer written in two parts waits 40 ms for a delayed ACK.
@@ -450,6 +452,7 @@ async def serving(root: Path, batch: Batch) -> AsyncIterator[Served]:
             server.should_exit = True
             await serve
             listening.close()
+            gc.unfreeze()  # the next measurement's app freezes its own start-up
 
 
 async def start_job(served: Served) -> str:
