@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
@@ -144,8 +145,10 @@ class Model:
         """Convert a page of models with the relations the client asked for prefetched."""
         wanted, loaders = requested_fields(info), info.context.loaders
         keys = [model.sha256 for model in models]
-        tags = await prefetch(wanted, "tags", loaders.model_tags, keys, Tag.of)
-        galleries = await prefetch(wanted, "sampleImages", loaders.galleries, keys, SampleImage.of)
+        tags, galleries = await asyncio.gather(  # on two readers at once
+            prefetch(wanted, "tags", loaders.model_tags, keys, Tag.of),
+            prefetch(wanted, "sampleImages", loaders.galleries, keys, SampleImage.of),
+        )
         return [
             cls.of(model, tags=model_tags, gallery=gallery)
             for model, model_tags, gallery in zip(models, tags, galleries, strict=True)
