@@ -98,6 +98,18 @@ def test_reading_ahead_can_stop_half_way_and_the_digest_stays_right(tmp_path: Pa
     assert digest.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+async def test_progress_comes_a_few_times_a_second_and_adds_up(
+    hasher: Hasher, tmp_path: Path
+) -> None:
+    path = tmp_path / "big.safetensors"
+    with path.open("wb") as file:
+        file.truncate(256 * CHUNK_BYTES)  # 1 GiB of holes: about half a second
+    progress: list[int] = []
+    await hasher.digest(str(path), on_progress=progress.append)
+    assert sum(progress) == 256 * CHUNK_BYTES  # every byte told, the last ones at the end
+    assert 1 < len(progress) < 256 / 4  # in batches, not once per chunk
+
+
 async def test_a_hash_nobody_waits_for_stops_within_a_chunk(hasher: Hasher, tmp_path: Path) -> None:
     path = tmp_path / "huge.safetensors"
     with path.open("wb") as file:
