@@ -23,7 +23,7 @@ from domain.records import PendingImage, SampleImage, Tag
 from domain.store import Store
 from domain.store.gallery import galleries_of
 from domain.store.pending import images_of_pending
-from domain.store.tags import tags_of_models, tags_of_pending
+from domain.store.tags import model_counts_of_tags, tags_of_models, tags_of_pending
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -47,6 +47,7 @@ class Loaders:
     pending_tags: DataLoader[int, list[Tag]]
     galleries: DataLoader[str, list[SampleImage]]
     pending_images: DataLoader[int, list[PendingImage]]
+    tag_model_counts: DataLoader[int, int]
 
     @classmethod
     def for_request(cls, store: Store) -> Loaders:
@@ -55,6 +56,7 @@ class Loaders:
             pending_tags=_batched(store, tags_of_pending),
             galleries=_batched(store, galleries_of),
             pending_images=_batched(store, images_of_pending),
+            tag_model_counts=_batched(store, model_counts_of_tags),
         )
 
 

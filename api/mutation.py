@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
 from api.context import Context
+from api.tag_mutation import TagMutation
 from api.types.gallery import SampleImageDeleted, SampleImageSaved
 from api.types.importing import Conflict, ImportResult, present
 from api.types.jobs import Job, JobIdArgument, JobStarted, job_id
@@ -119,7 +120,7 @@ MAX_JOB_IDS = 100_000
 
 
 @strawberry.type(description="Changing the library.")
-class Mutation:
+class Mutation(TagMutation):
     @strawberry.mutation(
         description="Import many pending models in the background, as a job: each goes through "
         "importAModel's rules. Without `strategy`, conflicts stay pending (their digest known) "

@@ -6,6 +6,8 @@ shows it as it is, while any other exception is masked as an internal error.
 
 from __future__ import annotations
 
+from domain.records import Tag
+
 # A bad value is quoted in its error message only this far: a 1 MB value must not come back
 # whole, and the start of a value is what tells a person which one it was.
 QUOTE_LIMIT = 60
@@ -24,6 +26,17 @@ class UserError(Exception):
     """A request the caller can correct; `code` lets scripts tell the kinds apart."""
 
     code = "BAD_USER_INPUT"
+
+
+class InvalidValue(UserError):
+    """An argument whose value the operation cannot take (blank, too long, malformed);
+    `field` names the argument, so a form can show the message beside it."""
+
+    code = "INVALID_INPUT"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidSha256(UserError):
@@ -217,6 +230,28 @@ class ModelPathTaken(UserError):
             "with strategy DELETE."
         )
         self.path, self.other_sha256 = path, other_sha256
+
+
+class TagNotFound(UserError):
+    code = "TAG_NOT_FOUND"
+
+    def __init__(self, tag_id: int) -> None:
+        super().__init__(f"There is no tag with id {tag_id}.")
+        self.tag_id = tag_id
+
+
+class TagNameTaken(UserError):
+    """Another tag has this name, ignoring letter case (in any script) and surrounding
+    space: two tags that read the same to people would split the models between them."""
+
+    code = "TAG_NAME_TAKEN"
+
+    def __init__(self, name: str, existing: Tag) -> None:
+        super().__init__(
+            f"The tag {existing.name!r} (id {existing.id}) already has the name {quoted(name)} "
+            "ignoring letter case; use it, rename it, or merge into it with mergeTags."
+        )
+        self.name, self.existing = name, existing
 
 
 class JobNotFound(UserError):

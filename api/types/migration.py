@@ -24,7 +24,8 @@ class MigrationIssue:
     kind: str = strawberry.field(
         description="What kind: INVALID_JSON, INVALID_HASH, INVALID_DATE, "
         "MISSING_MODEL_FILE, MISSING_IMAGE, UNREADABLE_IMAGE, UNDECODABLE_IMAGE, UNKNOWN_TAG, "
-        "TAG_ID_CHANGED, PENDING_ID_CHANGED, ALREADY_PENDING, IMAGE_SEARCH_LIMITED (the search "
+        "TAG_ID_CHANGED, TAG_MERGED (two legacy tags whose names differ only in letter case "
+        "became one tag), PENDING_ID_CHANGED, ALREADY_PENDING, IMAGE_SEARCH_LIMITED (the search "
         "for listed images below the images folder reached its bound, of depth or of entries "
         "looked at, with some not found; no legacyId)."
     )

@@ -12,7 +12,13 @@ from typing import TypeVar
 
 import strawberry
 
+# Domain enums become GraphQL enums in the module of their types (ConflictStrategy, which
+# jobs use, in importing; JobState in jobs), which must run before a type here uses one:
+# the tag mutations import this module before anything else does.
+import api.types.importing
+import api.types.jobs  # noqa: F401
 from api.scalars import BigInt
+from api.types.tag import Tag
 from domain import errors
 from domain.jobs.model import JobState
 
@@ -27,9 +33,15 @@ class Problem:
     description="An argument is malformed, for example a SHA-256 that is not 64 hex digits."
 )
 class InvalidInput(Problem):
+    field: str | None = strawberry.field(
+        default=None,
+        description="The argument whose value was refused (e.g. `name`, `color`), when one is.",
+    )
+
     @classmethod
     def of(cls, error: errors.UserError) -> InvalidInput:
-        return cls(code=error.code, message=str(error))
+        field = error.field if isinstance(error, errors.InvalidValue) else None
+        return cls(code=error.code, message=str(error), field=field)
 
 
 @strawberry.type(description="The library has no model with this SHA-256.")
@@ -173,6 +185,30 @@ class ModelPathTaken(Problem):
         )
 
 
+@strawberry.type(description="There is no tag with this id.")
+class TagNotFound(Problem):
+    id: int = strawberry.field(description="The tag id that was looked for.")
+
+    @classmethod
+    def of(cls, error: errors.TagNotFound) -> TagNotFound:
+        return cls(code=error.code, message=str(error), id=error.tag_id)
+
+
+@strawberry.type(
+    description="Another tag already has this name, ignoring letter case (in every script: "
+    "`Straße` is `STRASSE`) and surrounding space; nothing was changed."
+)
+class TagNameTaken(Problem):
+    name: str = strawberry.field(description="The name that was asked for, trimmed.")
+    existing: Tag = strawberry.field(description="The tag that has the name.")
+
+    @classmethod
+    def of(cls, error: errors.TagNameTaken) -> TagNameTaken:
+        return cls(
+            code=error.code, message=str(error), name=error.name, existing=Tag.of(error.existing)
+        )
+
+
 @strawberry.type(description="There is no job with this id.")
 class JobNotFound(Problem):
     id: strawberry.ID = strawberry.field(description="The id that was looked for.")
@@ -232,6 +268,10 @@ def problem_of(error: errors.UserError) -> Problem:
             return ModelFileProblem.of(error)
         case errors.ModelPathTaken():
             return ModelPathTaken.of(error)
+        case errors.TagNotFound():
+            return TagNotFound.of(error)
+        case errors.TagNameTaken():
+            return TagNameTaken.of(error)
         case errors.JobNotFound():
             return JobNotFound.of(error)
         case errors.JobFinished():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from api.context import Context
 from domain import records
 
 
@@ -14,6 +15,13 @@ class Tag:
     color: str | None = strawberry.field(
         description="A display color as the user chose it (for example `#ff8800`), or null."
     )
+
+    @strawberry.field(
+        description="How many library models carry the tag (pending imports not counted). "
+        "Loaded for every tag of a response at once."
+    )
+    async def model_count(self, info: strawberry.Info[Context, None]) -> int:
+        return await info.context.loaders.tag_model_counts.load(self.id)
 
     @classmethod
     def of(cls, tag: records.Tag) -> Tag:

@@ -19,6 +19,7 @@ from domain.store.legacy import plan_image_tasks, record_rows
 from domain.store.models import all_model_keys, insert_models, link_many_model_tags
 from domain.store.pending import all_pending_keys, insert_many_pending, link_many_pending_tags
 from domain.store.tags import all_tags, insert_tag
+from domain.tag_names import tag_name_key
 
 Owner = TypeVar("Owner")
 
@@ -34,15 +35,24 @@ async def import_tags(
     conn: aiosqlite.Connection, tags: list[LegacyTag], report: MigrationReport
 ) -> dict[int, int]:
     """Legacy tag id → library tag id. A name the library has maps to its tag; a new name
-    keeps its legacy id unless another tag holds it or clients could not hold it."""
-    by_name = {tag.name.casefold(): tag for tag in await all_tags(conn)}
-    ids = IdSpace((tag.id for tag in by_name.values()), (tag.id for tag in tags))
+    keeps its legacy id unless another tag holds it or clients could not hold it.
+
+    "The library has" means ignoring case in every script (`domain.tag_names`), as the
+    library's own names are unique. The legacy app's names were unique only byte for byte,
+    so two legacy tags may fold to one name ("straße" and "strasse"): the first in id order
+    makes the tag, the later ones map to it (their models and pending imports carry it) and
+    each is listed as a `TAG_MERGED` issue, since a distinction the old app showed is gone.
+    A later run finds the tag already in the library and lists nothing again."""
+    by_key = {tag_name_key(tag.name): tag for tag in await all_tags(conn)}
+    ids = IdSpace((tag.id for tag in by_key.values()), (tag.id for tag in tags))
+    made_now: dict[int, LegacyTag] = {}  # library tag id → the legacy tag that made it
     mapping: dict[int, int] = {}
     for legacy in tags:
-        match = by_name.get(legacy.name.strip().casefold())
+        match = by_key.get(tag_name_key(legacy.name))
         if match is None:
             match = await insert_tag(conn, legacy.name, legacy.color, ids.claim(legacy.id))
-            by_name[match.name.casefold()] = match
+            by_key[tag_name_key(match.name)] = match
+            made_now[match.id] = legacy
             report.tags_imported += 1
             if match.id != legacy.id:
                 report.issues.append(
@@ -52,6 +62,17 @@ async def import_tags(
                         f"Tag {legacy.name!r}: {why_renumbered(legacy.id)}; it is now {match.id}.",
                     )
                 )
+        elif match.id in made_now:
+            maker = made_now[match.id]
+            report.issues.append(
+                Issue(
+                    None,
+                    "TAG_MERGED",
+                    f"Tag {legacy.name!r} (legacy id {legacy.id}) is the same name as "
+                    f"{maker.name!r} (legacy id {maker.id}) ignoring letter case: both are "
+                    f"now the tag {match.name!r} ({match.id}).",
+                )
+            )
         mapping[legacy.id] = match.id
     return mapping
 

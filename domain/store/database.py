@@ -24,6 +24,7 @@ import aiosqlite
 
 from domain.errors import DiskFull, StoreError
 from domain.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+from domain.tag_names import SQL_FUNCTION, tag_name_key
 
 # STRICT tables arrived in SQLite 3.37.
 MINIMUM_SQLITE = (3, 37, 0)
@@ -67,6 +68,9 @@ class Store:
             )
         writer = await _connect(str(db_path), uri=False, on_statement=on_statement)
         try:
+            # The tags table's triggers key every name with it (domain/tag_names.py): only
+            # the writer writes, so only the writer needs it.
+            await writer.create_function(SQL_FUNCTION, 1, _tag_name_key, deterministic=True)
             await _migrate(writer, db_path)
             reader_uri = _read_only_uri(db_path)
             pool = [
@@ -145,6 +149,11 @@ def _is_disk_full(error: BaseException) -> bool:
     byte)."""
     code = getattr(error, "sqlite_errorcode", None) if isinstance(error, sqlite3.Error) else None
     return code is not None and code & 0xFF == sqlite3.SQLITE_FULL
+
+
+def _tag_name_key(name: object) -> str | None:
+    """`tag_name_key` for SQL, where a NULL name has no key (NOT NULL refuses it anyway)."""
+    return tag_name_key(name) if isinstance(name, str) else None
 
 
 def _read_only_uri(db_path: Path) -> str:

@@ -270,5 +270,44 @@ ALTER TABLE jobs ADD COLUMN result_json TEXT
     CHECK (result_json IS NULL OR json_valid(result_json));
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# Tag names unique ignoring case in every script, not only ASCII (NOCASE's): each tag keeps
+# `name_key`, its name folded by `domain.tag_names.tag_name_key`, under a UNIQUE index. The
+# database computes the key itself, in triggers calling that function (the writer connection
+# registers it as `tag_name_key`), so every insert and rename, whoever writes it, is keyed, and
+# a name that folds to nothing is refused. A library from before may hold tags that only
+# differ in non-ASCII case ("Émile", "émile"): they become one, the lowest id (the oldest,
+# the legacy id when Stage 1 made it), carrying every model and pending import of the others.
+_TAG_NAME_KEYS = """
+ALTER TABLE tags ADD COLUMN name_key TEXT;
+CREATE TEMP TABLE tag_keys AS
+    SELECT id, tag_name_key(name) AS key,
+           min(id) OVER (PARTITION BY tag_name_key(name)) AS keeper
+    FROM tags;
+INSERT OR IGNORE INTO model_tags (sha256, tag_id)
+    SELECT model_tags.sha256, tag_keys.keeper FROM model_tags
+    JOIN tag_keys ON tag_keys.id = model_tags.tag_id WHERE tag_keys.id <> tag_keys.keeper;
+INSERT OR IGNORE INTO pending_model_tags (pending_id, tag_id)
+    SELECT pending_model_tags.pending_id, tag_keys.keeper FROM pending_model_tags
+    JOIN tag_keys ON tag_keys.id = pending_model_tags.tag_id
+    WHERE tag_keys.id <> tag_keys.keeper;
+DELETE FROM tags WHERE id IN (SELECT id FROM tag_keys WHERE id <> keeper);
+UPDATE tags SET name_key = (SELECT key FROM tag_keys WHERE tag_keys.id = tags.id);
+DROP TABLE tag_keys;
+CREATE UNIQUE INDEX tags_by_name_key ON tags (name_key);
+CREATE TRIGGER tags_keyed_on_insert AFTER INSERT ON tags
+BEGIN
+    SELECT RAISE(ABORT, 'a tag name needs a character that is not white space')
+        WHERE tag_name_key(NEW.name) = '';
+    UPDATE tags SET name_key = tag_name_key(NEW.name) WHERE id = NEW.id;
+END;
+CREATE TRIGGER tags_keyed_on_rename AFTER UPDATE OF name, name_key ON tags
+BEGIN
+    SELECT RAISE(ABORT, 'a tag name needs a character that is not white space')
+        WHERE tag_name_key(NEW.name) = '';
+    UPDATE tags SET name_key = tag_name_key(NEW.name)
+        WHERE id = NEW.id AND name_key IS NOT tag_name_key(NEW.name);
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _TAG_NAME_KEYS)
 LATEST_VERSION = len(MIGRATIONS)

@@ -10,6 +10,7 @@ import aiosqlite
 from domain.records import Tag
 from domain.store.database import Store
 from domain.store.sql import group_rows, json_list
+from domain.tag_names import clean_tag_name
 
 _COLUMNS = "tags.id, tags.name, tags.color"
 
@@ -52,10 +53,11 @@ async def tags_of_pending(store: Store, pending_ids: Sequence[int]) -> dict[int,
 async def insert_tag(
     conn: aiosqlite.Connection, name: str, color: str | None = None, tag_id: int | None = None
 ) -> Tag:
-    """Add a tag (with the given id, when one is given) and return it."""
+    """Add a tag (with the given id, when one is given) and return it. A name another tag
+    has, ignoring case, is refused by the database (`sqlite3.IntegrityError`)."""
     async with conn.execute(
         "INSERT INTO tags (id, name, color) VALUES (?, ?, ?) RETURNING id, name, color",
-        (tag_id, name.strip(), color),
+        (tag_id, clean_tag_name(name), color),
     ) as cursor:
         row = await cursor.fetchone()
     assert row is not None  # RETURNING always yields the inserted row
@@ -64,3 +66,66 @@ async def insert_tag(
 
 def _tag(row: sqlite3.Row) -> Tag:
     return Tag(id=row["id"], name=row["name"], color=row["color"])
+
+
+async def tag_with_key(conn: aiosqlite.Connection, key: str) -> Tag | None:
+    """The tag whose name folds to `key` (see `domain.tag_names`), inside the caller's
+    transaction."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM tags WHERE name_key = ?", (key,)) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else _tag(row)
+
+
+async def tags_with_ids(conn: aiosqlite.Connection, tag_ids: Sequence[int]) -> dict[int, Tag]:
+    """The tags among these ids that exist, by id, in one statement."""
+    rows = await conn.execute_fetchall(
+        f"SELECT {_COLUMNS} FROM tags WHERE id IN (SELECT value FROM json_each(?))",
+        (json_list(tag_ids),),
+    )
+    return {row["id"]: _tag(row) for row in rows}
+
+
+async def update_tag_row(conn: aiosqlite.Connection, tag: Tag) -> None:
+    """Write the tag's name and colour; the database re-keys the name."""
+    await conn.execute(
+        "UPDATE tags SET name = ?, color = ? WHERE id = ?", (tag.name, tag.color, tag.id)
+    )
+
+
+async def delete_tags(conn: aiosqlite.Connection, tag_ids: Sequence[int]) -> None:
+    """Delete the tags; their links to models and pending imports go with them (cascade)."""
+    await conn.execute(
+        "DELETE FROM tags WHERE id IN (SELECT value FROM json_each(?))", (json_list(tag_ids),)
+    )
+
+
+async def move_tag_links(
+    conn: aiosqlite.Connection, source_ids: Sequence[int], target_id: int
+) -> None:
+    """Give every model and pending import of the sources the target tag (once: a holder of
+    both keeps one link), in two statements whatever their number."""
+    sources = json_list(source_ids)
+    await conn.execute(
+        "INSERT OR IGNORE INTO model_tags (sha256, tag_id)"
+        " SELECT sha256, ? FROM model_tags WHERE tag_id IN (SELECT value FROM json_each(?))",
+        (target_id, sources),
+    )
+    await conn.execute(
+        "INSERT OR IGNORE INTO pending_model_tags (pending_id, tag_id)"
+        " SELECT pending_id, ? FROM pending_model_tags"
+        " WHERE tag_id IN (SELECT value FROM json_each(?))",
+        (target_id, sources),
+    )
+
+
+async def model_counts_of_tags(store: Store, tag_ids: Sequence[int]) -> dict[int, int]:
+    """How many models carry each tag, for many tags in one statement (an index walk of
+    `model_tags_by_tag`); 0 for a tag no model carries."""
+    rows = await store.fetch_all(
+        "SELECT tag_id, count(*) AS models FROM model_tags"
+        " WHERE tag_id IN (SELECT value FROM json_each(?)) GROUP BY tag_id",
+        (json_list(tag_ids),),
+    )
+    counts = dict.fromkeys(tag_ids, 0)
+    counts.update((row["tag_id"], row["models"]) for row in rows)
+    return counts
