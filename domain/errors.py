@@ -6,6 +6,8 @@ shows it as it is, while any other exception is masked as an internal error.
 
 from __future__ import annotations
 
+from domain.records import Model
+
 # A bad value is quoted in its error message only this far: a 1 MB value must not come back
 # whole, and the start of a value is what tells a person which one it was.
 QUOTE_LIMIT = 60
@@ -24,6 +26,17 @@ class UserError(Exception):
     """A request the caller can correct; `code` lets scripts tell the kinds apart."""
 
     code = "BAD_USER_INPUT"
+
+
+class InvalidValue(UserError):
+    """An argument whose value the operation cannot take (blank, too long, malformed);
+    `field` names the argument, so a form can show the message beside it."""
+
+    code = "INVALID_INPUT"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidSha256(UserError):
@@ -88,6 +101,37 @@ class ModelNotFound(UserError):
     def __init__(self, sha256: str) -> None:
         super().__init__(f"The library has no model with SHA-256 {sha256}.")
         self.sha256 = sha256
+
+
+class ModelsNotFound(UserError):
+    """Some of the digests a bulk edit names are no model of the library: the edit is
+    refused whole, so a script never half-applies a list it got wrong."""
+
+    code = "MODELS_NOT_FOUND"
+
+    def __init__(self, sha256s: list[str], count: int) -> None:
+        listed = ", ".join(sha256s)
+        more = f" and {count - len(sha256s):,} more" if count > len(sha256s) else ""
+        super().__init__(
+            f"The library has no model with {count:,} of these SHA-256s ({listed}{more}); "
+            "nothing was changed."
+        )
+        self.sha256s, self.count = sha256s, count
+
+
+class EditConflict(UserError):
+    """The model changed since the client read it (its `updatedAt` is not the one the client
+    expected): writing now would silently undo the other change, so nothing was written."""
+
+    code = "EDIT_CONFLICT"
+
+    def __init__(self, current: Model) -> None:
+        super().__init__(
+            f"The model {current.sha256} was changed at {current.updated_at.isoformat()}, "
+            "after you read it; nothing was written. Review the current model and apply your "
+            "change to it again."
+        )
+        self.current = current
 
 
 class SampleImageNotFound(UserError):
@@ -180,7 +224,7 @@ class PendingImportBusy(UserError):
     def __init__(self, pending_id: int, reason: str = "") -> None:
         super().__init__(
             reason
-            or f"Pending import {pending_id} is being imported by another call; "
+            or f"Pending import {pending_id} is being imported or changed by another call; "
             "try again when it ends."
         )
         self.pending_id = pending_id
@@ -210,13 +254,22 @@ class ModelPathTaken(UserError):
 
     code = "MODEL_PATH_TAKEN"
 
-    def __init__(self, path: str, other_sha256: str) -> None:
+    def __init__(self, path: str, other_sha256: str, message: str | None = None) -> None:
         super().__init__(
-            f"The library has another model (SHA-256 {other_sha256}) at {path}: the file there "
-            "now has other content. Delete or move that model, or drop this pending import "
-            "with strategy DELETE."
+            message
+            or f"The library has another model (SHA-256 {other_sha256}) at {path}: the file "
+            "there now has other content. Delete or move that model, or drop this pending "
+            "import with strategy DELETE."
         )
         self.path, self.other_sha256 = path, other_sha256
+
+
+class TagNotFound(UserError):
+    code = "TAG_NOT_FOUND"
+
+    def __init__(self, tag_id: int) -> None:
+        super().__init__(f"There is no tag with id {tag_id}.")
+        self.tag_id = tag_id
 
 
 class JobNotFound(UserError):

@@ -13,6 +13,7 @@ from typing import TypeVar
 import strawberry
 
 from api.scalars import BigInt
+from api.types.model import Model
 from domain import errors
 from domain.jobs.model import JobState
 
@@ -27,9 +28,15 @@ class Problem:
     description="An argument is malformed, for example a SHA-256 that is not 64 hex digits."
 )
 class InvalidInput(Problem):
+    field: str | None = strawberry.field(
+        default=None,
+        description="The argument whose value was refused (e.g. `name`, `color`), when one is.",
+    )
+
     @classmethod
     def of(cls, error: errors.UserError) -> InvalidInput:
-        return cls(code=error.code, message=str(error))
+        field = error.field if isinstance(error, errors.InvalidValue) else None
+        return cls(code=error.code, message=str(error), field=field)
 
 
 @strawberry.type(description="The library has no model with this SHA-256.")
@@ -39,6 +46,34 @@ class ModelNotFound(Problem):
     @classmethod
     def of(cls, error: errors.ModelNotFound) -> ModelNotFound:
         return cls(code=error.code, message=str(error), sha256=error.sha256)
+
+
+@strawberry.type(
+    description="Some of the SHA-256s a bulk edit names are no model of the library; the "
+    "whole call was refused, nothing was changed."
+)
+class ModelsNotFound(Problem):
+    sha256s: list[str] = strawberry.field(
+        description="The first of the unknown digests (at most 20), in digest order."
+    )
+    count: int = strawberry.field(description="How many of the digests are unknown in all.")
+
+    @classmethod
+    def of(cls, error: errors.ModelsNotFound) -> ModelsNotFound:
+        return cls(code=error.code, message=str(error), sha256s=error.sha256s, count=error.count)
+
+
+@strawberry.type(
+    description="The model changed after the client read it (its `updatedAt` is not the "
+    "`expectedUpdatedAt` sent): nothing was written, so no other change is silently undone. "
+    "Show `current`, and send the edit again with its `updatedAt` if it still applies."
+)
+class EditConflict(Problem):
+    current: Model = strawberry.field(description="The model as it is now.")
+
+    @classmethod
+    def of(cls, error: errors.EditConflict) -> EditConflict:
+        return cls(code=error.code, message=str(error), current=Model.of(error.current))
 
 
 @strawberry.type(description="The model's gallery has no picture at this seq.")
@@ -173,6 +208,15 @@ class ModelPathTaken(Problem):
         )
 
 
+@strawberry.type(description="There is no tag with this id.")
+class TagNotFound(Problem):
+    id: int = strawberry.field(description="The tag id that was looked for.")
+
+    @classmethod
+    def of(cls, error: errors.TagNotFound) -> TagNotFound:
+        return cls(code=error.code, message=str(error), id=error.tag_id)
+
+
 @strawberry.type(description="There is no job with this id.")
 class JobNotFound(Problem):
     id: strawberry.ID = strawberry.field(description="The id that was looked for.")
@@ -214,6 +258,10 @@ def problem_of(error: errors.UserError) -> Problem:
     match error:
         case errors.ModelNotFound():
             return ModelNotFound.of(error)
+        case errors.ModelsNotFound():
+            return ModelsNotFound.of(error)
+        case errors.EditConflict():
+            return EditConflict.of(error)
         case errors.SampleImageNotFound():
             return SampleImageNotFound.of(error)
         case errors.ImageRejected():
@@ -232,6 +280,8 @@ def problem_of(error: errors.UserError) -> Problem:
             return ModelFileProblem.of(error)
         case errors.ModelPathTaken():
             return ModelPathTaken.of(error)
+        case errors.TagNotFound():
+            return TagNotFound.of(error)
         case errors.JobNotFound():
             return JobNotFound.of(error)
         case errors.JobFinished():
