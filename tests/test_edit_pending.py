@@ -28,16 +28,16 @@ mutation($id: Int!, $changes: PendingImportChanges!) {{
   }}
 }}
 """
-DELETE = f"""
-mutation($id: Int!) {{
-  deletePendingImport(id: $id) {{
+DELETE = """
+mutation($id: Int!) {
+  deletePendingImport(id: $id) {
     __typename
-    ... on PendingImportDeleted {{ id }}
-    ... on PendingImportNotFound {{ id }}
-    ... on Locked {{ id }}
-    ... on Problem {{ code message }}
-  }}
-}}
+    ... on PendingImportDeleted { id }
+    ... on PendingImportNotFound { id }
+    ... on Locked { id }
+    ... on Problem { code message }
+  }
+}
 """
 IMPORT = "mutation($id: Int!) { importAModel(id: $id) { __typename } }"
 
