@@ -61,7 +61,7 @@ GET = f"query($sha: String!) {{ model(sha256: $sha) {{ {MODEL} sampleImages {{ s
 async def library(shelf: Shelf) -> dict[str, Any]:
     """Every row an edit could touch, and every image file: what must not change on failure."""
     tables = ["models", "model_tags", "sample_images", "file_moves", "tags"]
-    rows = {
+    rows: dict[str, list[Any]] = {
         t: [tuple(r) for r in await shelf.store.fetch_all(f"SELECT * FROM {t}")] for t in tables
     }
     rows["files"] = sorted(p.name for p in shelf.config.images_dir.iterdir())

@@ -45,7 +45,7 @@ IMPORT = "mutation($id: Int!) { importAModel(id: $id) { __typename } }"
 async def library(shelf: Shelf) -> dict[str, Any]:
     """Every row a pending edit could touch, and every pending original."""
     tables = ["pending_import", "pending_model_tags", "pending_images", "tags", "models"]
-    rows = {
+    rows: dict[str, list[Any]] = {
         t: [tuple(r) for r in await shelf.store.fetch_all(f"SELECT * FROM {t}")] for t in tables
     }
     rows["files"] = sorted(p.name for p in shelf.config.pending_images_dir.iterdir())
