@@ -16,6 +16,8 @@ from api.graphql_view import GraphQLView
 from api.images import routes as image_routes
 from api.schema import schema
 from domain.config import Config
+from domain.editing.models import ModelEditor
+from domain.editing.pending import PendingEditor
 from domain.images.gallery import Gallery
 from domain.importing.hashing import Hasher
 from domain.importing.promotion import Promoter
@@ -64,6 +66,10 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
             app.state.store, app.state.gallery, app.state.migrator = store, gallery, migrator
             app.state.hasher, app.state.promoter, app.state.jobs = hasher, promoter, jobs
             app.state.legacy_migration = legacy_migration
+            app.state.model_editor = ModelEditor(store, gallery, image_workers)
+            app.state.pending_editor = PendingEditor(
+                store, promoter, config.pending_images_dir, image_workers
+            )
             jobs.start()  # a job left running by the last process resumes now
             yield
 

@@ -14,6 +14,8 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
+from domain.editing.models import ModelEditor
+from domain.editing.pending import PendingEditor
 from domain.images.gallery import Gallery
 from domain.importing.promotion import Promoter
 from domain.jobs.legacy_migration import LegacyMigrationWork
@@ -70,4 +72,6 @@ class Context:
     legacy_migration: LegacyMigrationWork  # runs it as a job (migrateLegacyDb)
     promoter: Promoter
     jobs: JobRunner
+    model_editor: ModelEditor  # updateModel, setModelTags, tagModels, deleteModel
+    pending_editor: PendingEditor  # updatePendingImport, deletePendingImport
     loaders: Loaders

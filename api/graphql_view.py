@@ -62,6 +62,8 @@ class GraphQLView(GraphQL[Context, None]):
             legacy_migration=state.legacy_migration,
             promoter=state.promoter,
             jobs=state.jobs,
+            model_editor=state.model_editor,
+            pending_editor=state.pending_editor,
             loaders=Loaders.for_request(state.store),
         )
 

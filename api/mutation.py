@@ -4,6 +4,7 @@ returns its result, or the typed problem that stopped it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, cast
 
 import strawberry
@@ -12,6 +13,15 @@ from strawberry.file_uploads import Upload
 
 from api.context import Context
 from api.tag_mutation import TagMutation
+from api.types.editing import (
+    ModelChanges,
+    ModelDeleted,
+    ModelsTagged,
+    ModelUpdated,
+    PendingImportChanges,
+    PendingImportDeleted,
+    PendingImportUpdated,
+)
 from api.types.gallery import SampleImageDeleted, SampleImageSaved
 from api.types.importing import Conflict, ImportResult, present
 from api.types.jobs import Job, JobIdArgument, JobStarted, job_id
@@ -19,6 +29,7 @@ from api.types.migration import MigrationReport
 from api.types.problems import (
     DiskFull,
     DuplicateImage,
+    EditConflict,
     ImageRejected,
     InvalidInput,
     JobFinished,
@@ -30,8 +41,10 @@ from api.types.problems import (
     ModelFileProblem,
     ModelNotFound,
     ModelPathTaken,
+    ModelsNotFound,
     PendingImportNotFound,
     SampleImageNotFound,
+    TagNotFound,
     outcome,
 )
 from domain.importing.promotion import Strategy
@@ -115,6 +128,37 @@ JobControlResult = Annotated[
         "JobControlResult", description="The job as it is now, or why it could not be changed."
     ),
 ]
+UpdateModelResult = Annotated[
+    ModelUpdated | EditConflict | ModelNotFound | ModelPathTaken | InvalidInput | DiskFull,
+    strawberry.union("UpdateModelResult", description="The changed model, or why it was not."),
+]
+SetModelTagsResult = Annotated[
+    ModelUpdated | ModelNotFound | TagNotFound | InvalidInput | DiskFull,
+    strawberry.union("SetModelTagsResult", description="The retagged model, or why it was not."),
+]
+TagModelsResult = Annotated[
+    ModelsTagged | ModelsNotFound | TagNotFound | InvalidInput | DiskFull,
+    strawberry.union("TagModelsResult", description="The models that changed, or why none did."),
+]
+DeleteModelResult = Annotated[
+    ModelDeleted | ModelNotFound | InvalidInput | DiskFull,
+    strawberry.union("DeleteModelResult", description="The deleted model, or why it was not."),
+]
+UpdatePendingImportResult = Annotated[
+    PendingImportUpdated | PendingImportNotFound | Locked | TagNotFound | InvalidInput | DiskFull,
+    strawberry.union(
+        "UpdatePendingImportResult", description="The changed pending import, or why it was not."
+    ),
+]
+DeletePendingImportResult = Annotated[
+    PendingImportDeleted | PendingImportNotFound | Locked | DiskFull,
+    strawberry.union(
+        "DeletePendingImportResult", description="The deleted pending import, or why it was not."
+    ),
+]
+_EDITED_SHA256 = "The SHA-256 of the model to change (any letter case)."
+_PENDING_ID = "The pending import's id."
+
 # Enough for any pending list a person can choose; omit `ids` for every pending import.
 MAX_JOB_IDS = 100_000
 
@@ -254,3 +298,98 @@ class Mutation(TagMutation):
     ) -> DeleteSampleImageResult:
         result = await outcome(info.context.gallery.delete(sha256, seq), SampleImageDeleted.of)
         return cast(DeleteSampleImageResult, result)
+
+    @strawberry.mutation(
+        description="Change a model's name, type, path or meta. With `expectedUpdatedAt` (the "
+        "`updatedAt` the client last read), a model changed since answers EditConflict with "
+        "the current model and nothing is written. A change moves `updatedAt` forward; an "
+        "edit that changes nothing leaves it."
+    )
+    async def update_model(
+        self,
+        info: Info,
+        sha256: Annotated[str, strawberry.argument(description=_EDITED_SHA256)],
+        changes: Annotated[ModelChanges, strawberry.argument(description="What to change.")],
+        expected_updated_at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The model's `updatedAt` as the client read it; omit to write "
+                "whatever happened since."
+            ),
+        ] = None,
+    ) -> UpdateModelResult:
+        editor = info.context.model_editor
+        work = editor.update(sha256, changes.to_domain(), expected_updated_at)
+        return cast(UpdateModelResult, await outcome(work, ModelUpdated.of))
+
+    @strawberry.mutation(
+        description="Give a model exactly these tags (a change of the model: `updatedAt` moves "
+        "when its tags do)."
+    )
+    async def set_model_tags(
+        self,
+        info: Info,
+        sha256: Annotated[str, strawberry.argument(description=_EDITED_SHA256)],
+        tag_ids: Annotated[
+            list[int], strawberry.argument(description="The tag ids; [] for no tags.")
+        ],
+    ) -> SetModelTagsResult:
+        work = info.context.model_editor.set_tags(sha256, tag_ids)
+        return cast(SetModelTagsResult, await outcome(work, ModelUpdated.of))
+
+    @strawberry.mutation(
+        description="Add tags to and take tags from up to 10,000 models in one transaction. "
+        "Any unknown digest refuses the whole call (ModelsNotFound). Only models whose tags "
+        "change count, and only their `updatedAt` moves."
+    )
+    async def tag_models(
+        self,
+        info: Info,
+        sha256s: Annotated[
+            list[str], strawberry.argument(description="The models' SHA-256s (at most 10,000).")
+        ],
+        add: Annotated[
+            list[int] | None, strawberry.argument(description="Tag ids every model gets.")
+        ] = None,
+        remove: Annotated[
+            list[int] | None,
+            strawberry.argument(description="Tag ids every model loses (none also in `add`)."),
+        ] = None,
+    ) -> TagModelsResult:
+        work = info.context.model_editor.retag(sha256s, add, remove)
+        return cast(TagModelsResult, await outcome(work, ModelsTagged.of))
+
+    @strawberry.mutation(
+        description="Delete a model from the library with its tag links and its gallery (rows "
+        "and WebP files). The model file itself is never touched."
+    )
+    async def delete_model(
+        self, info: Info, sha256: Annotated[str, strawberry.argument(description=_EDITED_SHA256)]
+    ) -> DeleteModelResult:
+        work = info.context.model_editor.delete(sha256)
+        return cast(DeleteModelResult, await outcome(work, ModelDeleted.of))
+
+    @strawberry.mutation(
+        description="Correct a pending import before importing it. Locked while it is being "
+        "imported or a job holds it."
+    )
+    async def update_pending_import(
+        self,
+        info: Info,
+        id: Annotated[int, strawberry.argument(description=_PENDING_ID)],
+        changes: Annotated[
+            PendingImportChanges, strawberry.argument(description="What to change.")
+        ],
+    ) -> UpdatePendingImportResult:
+        work = info.context.pending_editor.update(id, changes.to_domain())
+        return cast(UpdatePendingImportResult, await outcome(work, PendingImportUpdated.of))
+
+    @strawberry.mutation(
+        description="Drop a pending import with its original images; the model file is never "
+        "touched. Locked while it is being imported or a job holds it."
+    )
+    async def delete_pending_import(
+        self, info: Info, id: Annotated[int, strawberry.argument(description=_PENDING_ID)]
+    ) -> DeletePendingImportResult:
+        work = info.context.pending_editor.delete(id)
+        return cast(DeletePendingImportResult, await outcome(work, PendingImportDeleted.of))

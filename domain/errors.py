@@ -6,7 +6,7 @@ shows it as it is, while any other exception is masked as an internal error.
 
 from __future__ import annotations
 
-from domain.records import Tag
+from domain.records import Model, Tag
 
 # A bad value is quoted in its error message only this far: a 1 MB value must not come back
 # whole, and the start of a value is what tells a person which one it was.
@@ -103,6 +103,37 @@ class ModelNotFound(UserError):
         self.sha256 = sha256
 
 
+class ModelsNotFound(UserError):
+    """Some of the digests a bulk edit names are no model of the library: the edit is
+    refused whole, so a script never half-applies a list it got wrong."""
+
+    code = "MODELS_NOT_FOUND"
+
+    def __init__(self, sha256s: list[str], count: int) -> None:
+        listed = ", ".join(sha256s)
+        more = f" and {count - len(sha256s):,} more" if count > len(sha256s) else ""
+        super().__init__(
+            f"The library has no model with {count:,} of these SHA-256s ({listed}{more}); "
+            "nothing was changed."
+        )
+        self.sha256s, self.count = sha256s, count
+
+
+class EditConflict(UserError):
+    """The model changed since the client read it (its `updatedAt` is not the one the client
+    expected): writing now would silently undo the other change, so nothing was written."""
+
+    code = "EDIT_CONFLICT"
+
+    def __init__(self, current: Model) -> None:
+        super().__init__(
+            f"The model {current.sha256} was changed at {current.updated_at.isoformat()}, "
+            "after you read it; nothing was written. Review the current model and apply your "
+            "change to it again."
+        )
+        self.current = current
+
+
 class SampleImageNotFound(UserError):
     """The model's gallery has no picture at this seq."""
 
@@ -193,7 +224,7 @@ class PendingImportBusy(UserError):
     def __init__(self, pending_id: int, reason: str = "") -> None:
         super().__init__(
             reason
-            or f"Pending import {pending_id} is being imported by another call; "
+            or f"Pending import {pending_id} is being imported or changed by another call; "
             "try again when it ends."
         )
         self.pending_id = pending_id
@@ -223,11 +254,12 @@ class ModelPathTaken(UserError):
 
     code = "MODEL_PATH_TAKEN"
 
-    def __init__(self, path: str, other_sha256: str) -> None:
+    def __init__(self, path: str, other_sha256: str, message: str | None = None) -> None:
         super().__init__(
-            f"The library has another model (SHA-256 {other_sha256}) at {path}: the file there "
-            "now has other content. Delete or move that model, or drop this pending import "
-            "with strategy DELETE."
+            message
+            or f"The library has another model (SHA-256 {other_sha256}) at {path}: the file "
+            "there now has other content. Delete or move that model, or drop this pending "
+            "import with strategy DELETE."
         )
         self.path, self.other_sha256 = path, other_sha256
 

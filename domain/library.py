@@ -6,7 +6,7 @@ cursors, digest spelling, filter normalization) lives here once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from domain.importing.hashing import normalize_sha256
 from domain.pagination import Page
@@ -32,6 +32,11 @@ async def list_models(
 async def find_model(store: Store, sha256: str) -> Model | None:
     """The model with this digest, in any letter case; None when the library lacks it."""
     return await models.get_model(store, normalize_sha256(sha256))
+
+
+async def find_models(store: Store, sha256s: Sequence[str]) -> list[Model]:
+    """The models with these (canonical) digests that exist, in digest order."""
+    return await models.models_with(store, sha256s)
 
 
 async def list_pending_imports(

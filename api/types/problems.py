@@ -18,6 +18,7 @@ import strawberry
 import api.types.importing
 import api.types.jobs  # noqa: F401
 from api.scalars import BigInt
+from api.types.model import Model
 from api.types.tag import Tag
 from domain import errors
 from domain.jobs.model import JobState
@@ -51,6 +52,34 @@ class ModelNotFound(Problem):
     @classmethod
     def of(cls, error: errors.ModelNotFound) -> ModelNotFound:
         return cls(code=error.code, message=str(error), sha256=error.sha256)
+
+
+@strawberry.type(
+    description="Some of the SHA-256s a bulk edit names are no model of the library; the "
+    "whole call was refused, nothing was changed."
+)
+class ModelsNotFound(Problem):
+    sha256s: list[str] = strawberry.field(
+        description="The first of the unknown digests (at most 20), in digest order."
+    )
+    count: int = strawberry.field(description="How many of the digests are unknown in all.")
+
+    @classmethod
+    def of(cls, error: errors.ModelsNotFound) -> ModelsNotFound:
+        return cls(code=error.code, message=str(error), sha256s=error.sha256s, count=error.count)
+
+
+@strawberry.type(
+    description="The model changed after the client read it (its `updatedAt` is not the "
+    "`expectedUpdatedAt` sent): nothing was written, so no other change is silently undone. "
+    "Show `current`, and send the edit again with its `updatedAt` if it still applies."
+)
+class EditConflict(Problem):
+    current: Model = strawberry.field(description="The model as it is now.")
+
+    @classmethod
+    def of(cls, error: errors.EditConflict) -> EditConflict:
+        return cls(code=error.code, message=str(error), current=Model.of(error.current))
 
 
 @strawberry.type(description="The model's gallery has no picture at this seq.")
@@ -250,6 +279,10 @@ def problem_of(error: errors.UserError) -> Problem:
     match error:
         case errors.ModelNotFound():
             return ModelNotFound.of(error)
+        case errors.ModelsNotFound():
+            return ModelsNotFound.of(error)
+        case errors.EditConflict():
+            return EditConflict.of(error)
         case errors.SampleImageNotFound():
             return SampleImageNotFound.of(error)
         case errors.ImageRejected():

@@ -3,6 +3,7 @@
 Every change (add, replace, delete, and Stage 2's create / override / merge) is one
 *rewrite*: the caller says what the gallery must hold, seq by seq — a picture it already
 has (`Keep`, from its current seq) or a new one (`Put`) — and the rewrite does the rest.
+Deleting the model removes the whole gallery through the same journal (`remove_all`).
 
 Rules every rewrite keeps:
 - New pictures are encoded before anything is locked or written: a rejected image changes
@@ -190,6 +191,18 @@ class Gallery:
         await self._workers.run(self._publish_new_seqs, rewrite)
         await plan_moves(conn, rewrite.sha256, _moves(rewrite))
         return images
+
+    async def remove_all(
+        self, conn: aiosqlite.Connection, sha256: str, current: list[SampleImage]
+    ) -> None:
+        """Plan the removal of every file of the gallery (inside `editing`) in the caller's
+        transaction, the one that removes its rows (deleting the model): the journal has the
+        files removed when `editing` ends, or by `recover()` after a crash."""
+        await plan_moves(
+            conn,
+            sha256,
+            [(tier_file_name(sha256, image.seq, q), None) for image in current for q in Quality],
+        )
 
     async def discard(self, rewrite: Rewrite, error: BaseException) -> None:
         """Remove the files of a rewrite whose transaction raised `error`: its temporary

@@ -142,11 +142,11 @@ class Promoter:
     async def import_a_model(
         self, pending_id: int, strategy: Strategy | None, job: ForJob | None = None
     ) -> Imported | Conflict:
-        async with self._holding(pending_id, job):
+        async with self.holding(pending_id, job):
             pending = await get_pending(self._store, pending_id)
             if pending is None:
                 raise PendingImportNotFound(pending_id)
-            await self._refuse_while_stage_1_owes_images(pending_id)
+            await self.refuse_while_stage_1_owes_images(pending_id)
             digest = await self._digest_of(pending, job)
             if job is not None and job.on_digest is not None:
                 job.on_digest()
@@ -161,8 +161,12 @@ class Promoter:
                     return deleted
                 return await self._promote(pending, digest, existing, strategy, job)
 
-    def _holding(self, pending_id: int, job: ForJob | None) -> AbstractAsyncContextManager[None]:
-        """One import at a time per pending id: a job waits its turn, a person is told."""
+    def holding(
+        self, pending_id: int, job: ForJob | None = None
+    ) -> AbstractAsyncContextManager[None]:
+        """One operation at a time per pending id (an import, or an edit or deletion of it,
+        `domain.editing.pending`): a job waits its turn, a person is told `Locked`, as is
+        anyone asking for a pending import a job holds."""
         if job is not None:
             return self._pending_locks.hold(pending_id)
         holder = self._claims.get(pending_id)
@@ -174,7 +178,7 @@ class Promoter:
             )
         return self._pending_locks.hold_now(pending_id, PendingImportBusy(pending_id))
 
-    async def _refuse_while_stage_1_owes_images(self, pending_id: int) -> None:
+    async def refuse_while_stage_1_owes_images(self, pending_id: int) -> None:
         """Its legacy images not all copied yet: importing now would lose the rest."""
         owed = await images_owed_to_pending(self._store, pending_id)
         if owed:
@@ -236,7 +240,7 @@ class Promoter:
             except BaseException as error:
                 await self._gallery.discard(rewrite, error)
                 raise
-        await self._workers.run(_remove_files, self._pending_dir, originals[pending.id])
+        await self._workers.run(remove_originals, self._pending_dir, originals[pending.id])
         return imported
 
     async def _forget(self, pending: PendingImport, deleted: Imported, job: ForJob | None) -> None:
@@ -246,7 +250,7 @@ class Promoter:
             await delete_pending(conn, pending.id)
             if job is not None:
                 await job.record(conn, deleted)
-        await self._workers.run(_remove_files, self._pending_dir, originals[pending.id])
+        await self._workers.run(remove_originals, self._pending_dir, originals[pending.id])
 
     async def _write_model(
         self, conn: aiosqlite.Connection, model: Model, action: ImportAction
@@ -349,6 +353,8 @@ def _encode_file(path: Path) -> EncodedImage:
     return encode_tiers(path.read_bytes())
 
 
-def _remove_files(folder: Path, images: list[PendingImage]) -> None:
+def remove_originals(folder: Path, images: list[PendingImage]) -> None:
+    """Remove pending originals whose rows are gone (committed): a crash before this leaves
+    files no row lists, which `Gallery.recover()` removes at the next start."""
     for image in images:
         (folder / image.file_name).unlink(missing_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sized
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,9 @@ SORT_KEY_TYPES = (str, str)
 MAX_SEARCH_CHARS = 256
 MAX_TYPE_CHARS = 64
 MAX_FILTER_TAGS = 100
+
+# The `updated_at` of a change: now, or just after the last one (see `touch_models`).
+_LATER_THAN_BEFORE = "max(?, updated_at + 1)"
 
 _COLUMNS = "sha256, path, name, type, size_bytes, created_at, updated_at, meta_json"
 
@@ -189,10 +192,63 @@ async def model_exists(conn: aiosqlite.Connection, sha256: str) -> bool:
 
 async def touch_model(conn: aiosqlite.Connection, sha256: str) -> None:
     """Mark the model as changed now (its gallery, tags or fields changed)."""
+    await touch_models(conn, [sha256])
+
+
+async def touch_models(conn: aiosqlite.Connection, sha256s: Sequence[str]) -> None:
+    """Mark models as changed now, in one statement. `updatedAt` is what an edit's
+    `expectedUpdatedAt` is checked against, so it always moves forward: a second change
+    within the same millisecond (or after the clock stepped back) still gets a later one."""
     await conn.execute(
-        "UPDATE models SET updated_at = ? WHERE sha256 = ?",
-        (to_epoch_ms(datetime.now(UTC)), sha256),
+        f"UPDATE models SET updated_at = {_LATER_THAN_BEFORE}"
+        " WHERE sha256 IN (SELECT value FROM json_each(?))",
+        (to_epoch_ms(datetime.now(UTC)), json_list(sha256s)),
     )
+
+
+def later_than(updated_at: datetime) -> datetime:
+    """Now, or a millisecond after `updated_at` when now is not later (see `touch_models`)."""
+    now_ms = max(to_epoch_ms(datetime.now(UTC)), to_epoch_ms(updated_at) + 1)
+    return from_epoch_ms(now_ms)
+
+
+async def model_in(conn: aiosqlite.Connection, sha256: str) -> Model | None:
+    """The model, read inside the caller's transaction."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM models WHERE sha256 = ?", (sha256,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _model(row)
+
+
+async def models_with(store: Store, sha256s: Sequence[str]) -> list[Model]:
+    """The models with these digests that exist, in digest order, in one statement."""
+    rows = await store.fetch_all(
+        f"SELECT {_COLUMNS} FROM models WHERE sha256 IN (SELECT value FROM json_each(?))"
+        " ORDER BY sha256",
+        (json_list(sha256s),),
+    )
+    return [_model(row) for row in rows]
+
+
+async def missing_models(
+    conn: aiosqlite.Connection, sha256s: Sequence[str], shown: int
+) -> tuple[list[str], int]:
+    """Of `sha256s`, the first `shown` (in digest order) that are no model, and how many
+    are not, in one statement."""
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT value, count(*) OVER () FROM json_each(?)"
+            " WHERE NOT EXISTS (SELECT 1 FROM models WHERE sha256 = value)"
+            " ORDER BY value LIMIT ?",
+            (json_list(sha256s), shown),
+        )
+    )
+    return [row[0] for row in rows], (rows[0][1] if rows else 0)
+
+
+async def delete_model(conn: aiosqlite.Connection, sha256: str) -> None:
+    """Remove a model's row; its tag links, gallery rows and owed legacy images cascade
+    (its files are the gallery's to remove)."""
+    await conn.execute("DELETE FROM models WHERE sha256 = ?", (sha256,))
 
 
 def _model(row: sqlite3.Row) -> Model:

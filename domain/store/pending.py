@@ -103,6 +103,33 @@ async def pending_tag_ids(conn: aiosqlite.Connection, pending_id: int) -> list[i
     return [row[0] for row in rows]
 
 
+async def pending_in(conn: aiosqlite.Connection, pending_id: int) -> PendingImport | None:
+    """The pending import, read inside the caller's transaction."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM pending_import WHERE id = ?", (pending_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else _pending(row)
+
+
+async def pending_images_in(conn: aiosqlite.Connection, pending_id: int) -> list[PendingImage]:
+    """One pending import's original images in seq order, inside the caller's transaction."""
+    rows = await conn.execute_fetchall(
+        "SELECT pending_id, seq, file_name, size_bytes FROM pending_images"
+        " WHERE pending_id = ? ORDER BY seq",
+        (pending_id,),
+    )
+    return [_pending_image(row) for row in rows]
+
+
+async def update_pending(conn: aiosqlite.Connection, pending: PendingImport) -> None:
+    """Write the fields an edit may change (name, type, meta) of an existing pending import."""
+    await conn.execute(
+        "UPDATE pending_import SET name = ?, type = ?, meta_json = ? WHERE id = ?",
+        (pending.name, pending.type.lower(), json.dumps(pending.meta), pending.id),
+    )
+
+
 async def delete_pending(conn: aiosqlite.Connection, pending_id: int) -> None:
     """Remove a pending import with its tag links and image rows (not its files)."""
     await conn.execute("DELETE FROM pending_import WHERE id = ?", (pending_id,))
