@@ -11,11 +11,13 @@ from api.context import Context
 from api.types.connection import Connection
 from api.types.jobs import Job, JobIdArgument, job_id
 from api.types.migration import MigrationProgress
-from api.types.model import Model
+from api.types.model import Model, ModelTypeCount
 from api.types.pending import PendingImport
 from api.types.tag import Tag
 from domain import library
 from domain.errors import JobNotFound
+from domain.pagination import SortDirection
+from domain.store.models import ModelSort
 
 Info = strawberry.Info[Context, None]
 
@@ -26,11 +28,19 @@ _PENDING_ID = "The pending import's id (the legacy row id)."
 _SEARCH = "Keep models whose name contains this text, ignoring case."
 _TAG_IDS = "Keep models that carry every one of these tags."
 _TYPE = "Keep models of this type (checkpoint, lora, …), ignoring case."
+_PATH = (
+    "Keep the model at exactly this absolute path, as the library records it (no case "
+    "folding, no `/` for `\\`); a relative or empty path is an INVALID_PATH error."
+)
+_SORT = "What to order by; NAME when omitted. A cursor belongs to one order and direction."
+_DIRECTION = "Which way; ASC when omitted. Unknown sizes come last either way."
 
 
 @strawberry.type(description="Reading the library.")
 class Query:
-    @strawberry.field(description="Models in name order (case-insensitive), page by page.")
+    @strawberry.field(
+        description="Models page by page, by name (ignoring case) unless `sort` says otherwise."
+    )
     async def models(
         self,
         info: Info,
@@ -39,11 +49,44 @@ class Query:
         search: Annotated[str | None, strawberry.argument(description=_SEARCH)] = None,
         tag_ids: Annotated[list[int] | None, strawberry.argument(description=_TAG_IDS)] = None,
         type: Annotated[str | None, strawberry.argument(description=_TYPE)] = None,
+        path: Annotated[str | None, strawberry.argument(description=_PATH)] = None,
+        sort: Annotated[ModelSort | None, strawberry.argument(description=_SORT)] = None,
+        direction: Annotated[
+            SortDirection | None, strawberry.argument(description=_DIRECTION)
+        ] = None,
     ) -> Connection[Model]:
         page = await library.list_models(
-            info.context.store, first=first, after=after, search=search, tag_ids=tag_ids, type=type
+            info.context.store,
+            first=first,
+            after=after,
+            search=search,
+            tag_ids=tag_ids,
+            type=type,
+            path=path,
+            sort=sort,
+            direction=direction,
         )
         return Connection.of(page, await Model.many(info, page.items))
+
+    @strawberry.field(
+        description="Every model type in the library with its model count, by type name."
+    )
+    async def model_types(self, info: Info) -> list[ModelTypeCount]:
+        counted = await library.list_model_types(info.context.store)
+        return [ModelTypeCount.of(each) for each in counted]
+
+    @strawberry.field(
+        description="The model at exactly this file path, or null when the library has none "
+        "there. Paths are matched as the library records them (no case folding, no `/` for "
+        "`\\`); a relative or empty path is an error."
+    )
+    async def model_by_path(
+        self,
+        info: Info,
+        path: Annotated[str, strawberry.argument(description="The model file's absolute path.")],
+    ) -> Model | None:
+        model = await library.find_model_at(info.context.store, path)
+        return None if model is None else Model.of(model)
 
     @strawberry.field(
         description="The model with this SHA-256 (any letter case), or null when the library "

@@ -20,8 +20,14 @@ response body has arrived (the client's parsing of it is not counted), the basel
 every page whether asked for or not) and opens a read transaction; the baseline does not,
 since it only does what this page needs.
 
+Then browsing at scale: a library of 100,000 models (1 in 20 of unknown size) and a list of
+measurements, each printing one line with its p50/p99 and the SQL statements one call runs.
+Today they are `models` in every sort order and direction, each held against the name
+order's p50 (target: within 2x, since every order is an index walk); an edit's measurement
+(`tagModels`, `updateModel`) joins the list as one more `Measurement` with its own target.
+
 Run from the repository root: `.venv/bin/python bench/query_latency.py [--iterations N]`.
-It is a report and exits 0; with `--check` it exits 1 when the target is missed.
+It is a report and exits 0; with `--check` it exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,7 +58,7 @@ from domain.images.tiers import tier_sizes
 from domain.records import ImageTier, Model, SampleImage
 from domain.store import Store
 from domain.store.gallery import insert_sample_image
-from domain.store.models import insert_model, link_model_tags
+from domain.store.models import insert_model, insert_models, link_many_model_tags, link_model_tags
 from domain.store.tags import insert_tag
 
 MODEL_COUNT = 10_000
@@ -69,8 +75,8 @@ GRAPHQL_LABEL = "graphql over HTTP (in-process ASGI)"
 BASELINE_LABEL = "plain aiosqlite"
 
 QUERY = """
-query Page($first: Int!, $after: String) {
-  models(first: $first, after: $after) {
+query Page($first: Int!, $after: String, $sort: ModelSort, $direction: SortDirection) {
+  models(first: $first, after: $after, sort: $sort, direction: $direction) {
     nodes { sha256 name tags { name } sampleImages { url } }
     pageInfo { endCursor hasNextPage }
   }
@@ -206,15 +212,18 @@ async def seed_library(store: Store, rng: random.Random) -> None:
 
 
 class GraphqlPager:
-    """Asks the server for one page after another, wrapping around at the end of the list."""
+    """Asks the server for one page after another, wrapping around at the end of the list;
+    `order` holds the `sort` and `direction` variables (none: the default, by name)."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, order: JsonDict | None = None) -> None:
         self._client = client
         self._after: str | None = None
+        self._order = order or {}
 
     async def fetch(self) -> tuple[float, JsonDict]:
         """One page: the seconds until its JSON body had arrived, and the parsed body."""
-        body = {"query": QUERY, "variables": {"first": PAGE_SIZE, "after": self._after}}
+        variables = {"first": PAGE_SIZE, "after": self._after, **self._order}
+        body = {"query": QUERY, "variables": variables}
         started = time.perf_counter()
         response = await self._client.post("/graphql", json=body)
         elapsed = time.perf_counter() - started
@@ -405,6 +414,176 @@ def report(seed_seconds: float, iterations: int, ours: Summary, base: Summary) -
     )
 
 
+# --- browsing a large library: a list of measurements, one line each -------------------------
+
+BROWSE_MODEL_COUNT = 100_000
+UNKNOWN_SIZE_EVERY = 20  # legacy rows often lack a size: the SIZE orders must handle NULLs
+SORT_TARGET_RATIO = 2.0
+REFERENCE_ORDER = "models NAME ASC"
+SORTS = ("NAME", "CREATED_AT", "UPDATED_AT", "SIZE")
+DIRECTIONS = ("ASC", "DESC")
+BATCH = 5_000  # rows per executemany while seeding
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One kind of request on the large library. `start` builds its step from a client (a
+    step performs one request and returns its seconds); `reference` names the measurement
+    whose p50 this one's is held against, within `target_ratio`. A measurement of an edit
+    (`tagModels`, `updateModel`) is one more entry, with an absolute target in
+    `target_p50_ms` instead of a reference."""
+
+    label: str
+    start: Callable[[httpx.AsyncClient], Awaitable[Callable[[], Awaitable[float]]]]
+    reference: str | None = None
+    target_ratio: float | None = None
+    target_p50_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    measurement: Measurement
+    summary: Summary
+    statements_per_call: float
+
+
+def sort_measurement(sort: str, direction: str) -> Measurement:
+    async def start(client: httpx.AsyncClient) -> Callable[[], Awaitable[float]]:
+        order = {"sort": sort, "direction": direction}
+        _, first = await GraphqlPager(client, order).fetch()
+        check_graphql_page(first)
+        await check_order(client, sort, direction)
+        return GraphqlPager(client, order).step
+
+    label = f"models {sort} {direction}"
+    reference = None if label == REFERENCE_ORDER else REFERENCE_ORDER
+    return Measurement(label, start, reference, SORT_TARGET_RATIO if reference else None)
+
+
+def browse_measurements() -> list[Measurement]:
+    """Every measurement of the large library, the reference first."""
+    return [sort_measurement(sort, direction) for sort in SORTS for direction in DIRECTIONS]
+
+
+SIZES = """
+query Sizes($first: Int!, $direction: SortDirection) {
+  models(first: $first, sort: SIZE, direction: $direction) { nodes { sizeBytes } }
+}
+"""
+
+
+async def check_order(client: httpx.AsyncClient, sort: str, direction: str) -> None:
+    """A first page in the wrong order would time the wrong query. SIZE is the order with
+    a rule of its own (unknown sizes last), checked over the first page of its own query
+    so that the measured one stays the page the UI asks for."""
+    if sort != "SIZE":
+        return
+    body = {"query": SIZES, "variables": {"first": PAGE_SIZE, "direction": direction}}
+    payload = (await client.post("/graphql", json=body)).json()
+    require("errors" not in payload, f"GraphQL errors: {payload.get('errors')}")
+    sizes = [node["sizeBytes"] for node in payload["data"]["models"]["nodes"]]
+    require(None not in sizes, f"unknown sizes must come last, got {sizes[:5]}…")
+    require(sizes == sorted(sizes, reverse=direction == "DESC"), f"SIZE {direction} out of order")
+
+
+def large_model_record(rng: random.Random, index: int, now: datetime) -> Model:
+    """A model as `model_record` makes them, changed some time after it was created (so
+    the UPDATED_AT order is not the CREATED_AT one), and sometimes of unknown size."""
+    model = model_record(rng, index, now)
+    changed = model.created_at + timedelta(minutes=rng.randrange(100_000))
+    unknown = index % UNKNOWN_SIZE_EVERY == 0
+    return replace(model, updated_at=changed, size_bytes=None if unknown else model.size_bytes)
+
+
+async def seed_large_library(store: Store, rng: random.Random) -> None:
+    """BROWSE_MODEL_COUNT models with their tags and gallery rows, in batches."""
+    now = datetime.now(UTC)
+    async with store.transaction() as conn:
+        tag_ids = [(await insert_tag(conn, name, "#888888")).id for name in tag_names()]
+        for begin in range(0, BROWSE_MODEL_COUNT, BATCH):
+            models = [large_model_record(rng, i, now) for i in range(begin, begin + BATCH)]
+            await insert_models(conn, models)
+            await link_many_model_tags(
+                conn,
+                [(m.sha256, t) for m in models for t in rng.sample(tag_ids, TAGS_PER_MODEL)],
+            )
+            for model in models:
+                for seq in range(IMAGES_PER_MODEL):
+                    await insert_sample_image(conn, sample_image_record(model.sha256, seq, now))
+
+
+async def measure_browsing(iterations: int) -> tuple[float, list[Measured]]:
+    """Seed the large library; run every measurement on it, counting the SQL statements
+    each call runs (all connections, readers and writer)."""
+    statements: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="modelshelf-bench-") as tmpdir:
+        app = create_app(Config.resolve(tmpdir), on_statement=statements.append)
+        async with app.router.lifespan_context(app):
+            started = time.perf_counter()
+            await seed_large_library(app.state.store, random.Random(RANDOM_SEED))
+            seed_seconds = time.perf_counter() - started
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                results = []
+                for measurement in browse_measurements():
+                    step = await measurement.start(client)
+                    seconds = await measure(step, iterations)
+                    statements.clear()
+                    await step()
+                    results.append(Measured(measurement, Summary.of(seconds), len(statements)))
+    return seed_seconds, results
+
+
+def browse_report(seed_seconds: float, iterations: int, results: list[Measured]) -> str:
+    p50s = {result.measurement.label: result.summary.p50 for result in results}
+    lines = [
+        f"library: {BROWSE_MODEL_COUNT:,} models (1 in {UNKNOWN_SIZE_EVERY} of unknown size), "
+        f"{TAGS_PER_MODEL} tags and {IMAGES_PER_MODEL} sample images each; "
+        f"seeding {seed_seconds:.1f} s (not measured)",
+        f"requests: models(first: {PAGE_SIZE}) as above, in each order, walking the pages; "
+        f"{WARMUP} warm-up + {iterations} timed each",
+        "",
+    ]
+    for result in results:
+        measurement, summary = result.measurement, result.summary
+        against = ""
+        if measurement.reference is not None:
+            ratio = summary.p50 / p50s[measurement.reference]
+            against = f"  {ratio:4.2f}x {measurement.reference}"
+        lines.append(
+            f"  {measurement.label:<26} p50 {summary.p50:7.2f}  p99 {summary.p99:7.2f} (ms)"
+            f"  statements/call {result.statements_per_call:g}{against}"
+        )
+    lines += ["", *(target_line(result, p50s) for result in results if has_target(result))]
+    return "\n".join(lines)
+
+
+def has_target(result: Measured) -> bool:
+    return (
+        result.measurement.target_ratio is not None or result.measurement.target_p50_ms is not None
+    )
+
+
+def met(result: Measured, p50s: dict[str, float]) -> bool:
+    measurement, p50 = result.measurement, result.summary.p50
+    if measurement.target_p50_ms is not None and p50 >= measurement.target_p50_ms:
+        return False
+    if measurement.reference is not None and measurement.target_ratio is not None:
+        return p50 <= measurement.target_ratio * p50s[measurement.reference]
+    return True
+
+
+def target_line(result: Measured, p50s: dict[str, float]) -> str:
+    measurement = result.measurement
+    wanted = []
+    if measurement.reference is not None and measurement.target_ratio is not None:
+        wanted.append(f"p50 within {measurement.target_ratio:g}x {measurement.reference}")
+    if measurement.target_p50_ms is not None:
+        wanted.append(f"p50 < {measurement.target_p50_ms:g} ms")
+    verdict = "PASS" if met(result, p50s) else "FAIL"
+    return f"target: {measurement.label}: {' and '.join(wanted)} -> {verdict}"
+
+
 # --- running -----------------------------------------------------------------------------------
 
 
@@ -459,7 +638,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--check",
         action="store_true",
-        help=f"exit 1 when the GraphQL p50 is not under {TARGET_P50_MS:g} ms",
+        help=f"exit 1 when the GraphQL p50 is not under {TARGET_P50_MS:g} ms, or a browsing "
+        "measurement misses its target",
     )
     args = parser.parse_args(argv)
     if args.iterations < 2:
@@ -470,7 +650,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     text, passed = asyncio.run(run(args.iterations))
-    print(text)
+    print(text, end="\n\n", flush=True)
+    seed_seconds, results = asyncio.run(measure_browsing(args.iterations))
+    print(browse_report(seed_seconds, args.iterations, results))
+    p50s = {result.measurement.label: result.summary.p50 for result in results}
+    passed = passed and all(met(result, p50s) for result in results)
     return 1 if args.check and not passed else 0
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from domain.importing.hashing import normalize_sha256
-from domain.pagination import Page
-from domain.records import Model, PendingImport, Tag
+from domain.pagination import Page, SortDirection
+from domain.records import Model, ModelTypeCount, PendingImport, Tag
 from domain.store import Store, models, pending, tags
-from domain.store.models import ModelFilter
+from domain.store.models import ModelFilter, ModelSort
 
 
 async def list_models(
@@ -23,10 +23,28 @@ async def list_models(
     search: str | None = None,
     tag_ids: Iterable[int] | None = None,
     type: str | None = None,
+    path: str | None = None,
+    sort: ModelSort | None = None,
+    direction: SortDirection | None = None,
 ) -> Page[Model]:
-    """A page of models in name order, narrowed by the given filters."""
-    request = models.models_page_request(first, after)
-    return await models.page_models(store, ModelFilter.of(search, tag_ids, type), request)
+    """A page of models in the given order (by name, ascending, when none is given),
+    narrowed by the given filters. `after` must be a cursor of that same order."""
+    order = models.ORDERS[sort or ModelSort.NAME, direction or SortDirection.ASC]
+    filters = ModelFilter.of(search, tag_ids, type, path)
+    request = models.models_page_request(order, first, after)
+    return await models.page_models(store, filters, order, request)
+
+
+async def list_model_types(store: Store) -> list[ModelTypeCount]:
+    """Every model type in the library with its model count, by type name (a sidebar's
+    list: alphabetical is where a person looks for a type; types are stored lower case)."""
+    return await models.count_models_by_type(store)
+
+
+async def find_model_at(store: Store, path: str) -> Model | None:
+    """The model recorded at `path`, matched as stored (`models.lookup_paths` says why and
+    what is refused); None when no model is there."""
+    return await models.get_model_at(store, models.lookup_paths(path))
 
 
 async def find_model(store: Store, sha256: str) -> Model | None:

@@ -12,6 +12,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Generic, TypeVar
 
 from domain.errors import InvalidPageRequest, quoted
@@ -27,6 +28,13 @@ SQLITE_MIN_INTEGER, SQLITE_MAX_INTEGER = -(2**63), 2**63 - 1
 
 T = TypeVar("T")
 SortKey = tuple[str | int, ...]
+
+
+class SortDirection(Enum):
+    """Which way a list runs along its order."""
+
+    ASC = "ASC"
+    DESC = "DESC"
 
 
 @dataclass(frozen=True, slots=True)

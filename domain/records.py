@@ -42,6 +42,14 @@ class Model:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelTypeCount:
+    """A type the library holds, and how many of its models have it."""
+
+    type: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class PendingImport:
     """A model file waiting for Stage 2: imported from the legacy app but not yet hashed
     (or hashed, and in conflict with a model the library already has)."""

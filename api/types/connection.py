@@ -6,10 +6,21 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from domain.pagination import Page
+from api.enums import domain_enum
+from domain.pagination import Page, SortDirection
 
 Node = TypeVar("Node")
 Record = TypeVar("Record")
+
+domain_enum(
+    SortDirection,
+    name="SortDirection",
+    description="Which way a list runs along its order.",
+    values={
+        SortDirection.ASC: "Ascending: smallest, oldest or A first.",
+        SortDirection.DESC: "Descending: largest, newest or Z first.",
+    },
+)
 
 
 @strawberry.type(description="Where a page sits in its list, and how to ask for the next one.")

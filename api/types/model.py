@@ -18,6 +18,7 @@ from api.types.tag import Tag
 from api.urls import sample_image_url
 from domain import records
 from domain.images.tiers import Quality, gallery_name
+from domain.store.models import ModelSort
 
 domain_enum(
     Quality,
@@ -29,6 +30,29 @@ domain_enum(
         Quality.LOW: "About 1/3 of HIGH's width and height.",
     },
 )
+
+domain_enum(
+    ModelSort,
+    name="ModelSort",
+    description="What the model list is ordered by. Models that tie are ordered by their "
+    "SHA-256, in the same direction, so every order is total and pages never overlap.",
+    values={
+        ModelSort.NAME: "By name, ignoring case.",
+        ModelSort.CREATED_AT: "By when the model entered the library (or the legacy app).",
+        ModelSort.UPDATED_AT: "By when the model was last changed.",
+        ModelSort.SIZE: "By file size. Models of unknown size come last in both directions.",
+    },
+)
+
+
+@strawberry.type(description="A model type the library holds, with how many models have it.")
+class ModelTypeCount:
+    type: str = strawberry.field(description="The type, in lower case: checkpoint, lora, …")
+    count: int = strawberry.field(description="How many models of the library have this type.")
+
+    @classmethod
+    def of(cls, counted: records.ModelTypeCount) -> ModelTypeCount:
+        return cls(type=counted.type, count=counted.count)
 
 
 @strawberry.type(description="One stored quality of a sample image.")

@@ -7,19 +7,24 @@ import sqlite3
 from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 import aiosqlite
 
-from domain.errors import InvalidFilter
-from domain.pagination import Page, PageRequest, build_page, page_request
-from domain.records import Model, from_epoch_ms, to_epoch_ms
+from domain.errors import InvalidFilter, InvalidPath, quoted
+from domain.pagination import (
+    Page,
+    PageRequest,
+    SortDirection,
+    SortKey,
+    build_page,
+    page_request,
+)
+from domain.records import Model, ModelTypeCount, from_epoch_ms, to_epoch_ms
 from domain.store.database import Store
 from domain.store.sql import json_list, like_contains, where
-
-LIST_NAME = "models"
-# Models are listed by name, case-insensitively; the digest breaks ties so the order is total.
-SORT_KEY_TYPES = (str, str)
 
 # Filter bounds. A search is a few words typed into a box; a type is one word; a model
 # carries a handful of tags. Beyond these nothing matches that would not match a shorter
@@ -27,6 +32,8 @@ SORT_KEY_TYPES = (str, str)
 MAX_SEARCH_CHARS = 256
 MAX_TYPE_CHARS = 64
 MAX_FILTER_TAGS = 100
+# Windows' longest path (the \\?\ form); POSIX systems allow 4,095 bytes.
+MAX_PATH_CHARS = 32_767
 
 # The `updated_at` of a change: now, or just after the last one (see `touch_models`).
 _LATER_THAN_BEFORE = "max(?, updated_at + 1)"
@@ -34,28 +41,115 @@ _LATER_THAN_BEFORE = "max(?, updated_at + 1)"
 _COLUMNS = "sha256, path, name, type, size_bytes, created_at, updated_at, meta_json"
 
 
+class ModelSort(Enum):
+    """What the model list is ordered by; the digest breaks ties, so every order is total."""
+
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    SIZE = "SIZE"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOrder:
+    """One order of the model list: the columns of its keyset key, compared as one row value
+    and walked along one index (schema.py, `_BROWSING`), and the direction they run.
+
+    Descending is the exact reverse of ascending (ties by digest included), except that
+    models of unknown size come last both ways, as people expect of a size column: for SIZE
+    the key is the virtual columns that make the size never NULL, one pair per direction."""
+
+    sort: ModelSort
+    direction: SortDirection
+    columns: tuple[str, ...]
+    key_types: tuple[type, ...]
+
+    @property
+    def list_name(self) -> str:
+        """What its cursors are signed with: a cursor of another order, another direction
+        or another list is refused rather than read as a position it is not."""
+        return f"models by {self.sort.value} {self.direction.value}"
+
+    @property
+    def descending(self) -> bool:
+        return self.direction is SortDirection.DESC
+
+    def order_by(self) -> str:
+        suffix = " DESC" if self.descending else ""
+        return ", ".join(column + suffix for column in self.columns)
+
+    def after(self) -> str:
+        """The condition of the rows after a key: one row-value comparison, which SQLite
+        turns into a seek into the order's index (never a scan from the start)."""
+        operator = "<" if self.descending else ">"
+        marks = ", ".join("?" * len(self.columns))
+        return f"({', '.join(self.columns)}) {operator} ({marks})"
+
+    def key(self, row: sqlite3.Row) -> SortKey:
+        return tuple(row[column] for column in self.columns)
+
+
+def _orders() -> dict[tuple[ModelSort, SortDirection], ModelOrder]:
+    by_name = ("name", "sha256"), (str, str)
+    by_created = ("created_at", "sha256"), (int, str)
+    by_updated = ("updated_at", "sha256"), (int, str)
+    keys = {
+        (ModelSort.NAME, SortDirection.ASC): by_name,
+        (ModelSort.NAME, SortDirection.DESC): by_name,
+        (ModelSort.CREATED_AT, SortDirection.ASC): by_created,
+        (ModelSort.CREATED_AT, SortDirection.DESC): by_created,
+        (ModelSort.UPDATED_AT, SortDirection.ASC): by_updated,
+        (ModelSort.UPDATED_AT, SortDirection.DESC): by_updated,
+        # Known sizes (size_unknown = 0) before unknown ones, smallest first.
+        (ModelSort.SIZE, SortDirection.ASC): (
+            ("size_unknown", "size_or_minus_one", "sha256"),
+            (int, int, str),
+        ),
+        # Largest first; unknown sizes are -1, below every size, so last.
+        (ModelSort.SIZE, SortDirection.DESC): (("size_or_minus_one", "sha256"), (int, str)),
+    }
+    return {
+        (sort, direction): ModelOrder(sort, direction, columns, types)
+        for (sort, direction), (columns, types) in keys.items()
+    }
+
+
+ORDERS = _orders()
+
+
 @dataclass(frozen=True, slots=True)
 class ModelFilter:
     """Narrows the model list; every given condition must hold.
 
     `search` matches anywhere in the name, ignoring case; `tag_ids` keeps models that carry
-    every one of the tags; `type` matches the model type, ignoring case."""
+    every one of the tags; `type` matches the model type, ignoring case; `path` keeps the
+    model recorded at that path (see `lookup_paths`)."""
 
     search: str | None = None
     tag_ids: tuple[int, ...] = field(default=())
     type: str | None = None
+    paths: tuple[str, ...] | None = None
 
     @classmethod
-    def of(cls, search: str | None, tag_ids: Iterable[int] | None, type: str | None) -> ModelFilter:
+    def of(
+        cls,
+        search: str | None,
+        tag_ids: Iterable[int] | None,
+        type: str | None,
+        path: str | None = None,
+    ) -> ModelFilter:
         """Normalize what a client sent: blank text means no condition, repeated tags count
-        once. Bounded, so that no filter costs more than a person could mean by it."""
+        once. Bounded, so that no filter costs more than a person could mean by it. A path
+        is the exception: it names one file, so a blank or malformed one is refused rather
+        than read as no condition (which would list the whole library)."""
         search = (search or "").strip() or None
         type = (type or "").strip().lower() or None
         unique_tags = tuple(dict.fromkeys(tag_ids or ()))
         _refuse_beyond(search, MAX_SEARCH_CHARS, "`search`", "characters")
         _refuse_beyond(type, MAX_TYPE_CHARS, "`type`", "characters")
         _refuse_beyond(unique_tags, MAX_FILTER_TAGS, "`tagIds`", "tags")
-        return cls(search=search, tag_ids=unique_tags, type=type)
+        paths = None if path is None else lookup_paths(path)
+        return cls(search=search, tag_ids=unique_tags, type=type, paths=paths)
 
     def clauses(self) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
@@ -66,6 +160,9 @@ class ModelFilter:
         if self.type is not None:
             clauses.append("type = ?")
             params.append(self.type)
+        if self.paths is not None:
+            clauses.append("path IN (SELECT value FROM json_each(?))")
+            params.append(json_list(self.paths))
         if self.tag_ids:
             clauses.append(
                 "sha256 IN (SELECT sha256 FROM model_tags"
@@ -76,17 +173,58 @@ class ModelFilter:
         return clauses, params
 
 
+def lookup_paths(text: str) -> tuple[str, ...]:
+    """The stored spellings `text` may name as a model path, or `InvalidPath` when no stored
+    path can be it.
+
+    Paths are matched character for character, because that is how they are mostly
+    stored: Stage 1 keeps the legacy row's path as the legacy app wrote it (often a Windows
+    path, `C:\\ComfyUI\\models\\loras\\style.safetensors`), and importing keeps the pending
+    import's path. Nothing is normalized on the way in, so nothing is here either: no case
+    folding (POSIX names are case-sensitive, and the server cannot tell which stored paths
+    came from a case-insensitive system), no `/` for `\\`, no `..` or symbolic link resolved
+    (the file need not exist on this machine), no spaces trimmed (a name may end in one).
+    A ComfyUI node builds a model's path the way the legacy app did (its folder joined with
+    the file name), so the path it knows is the stored text. The one other spelling is the
+    one `updateModel` stores (`domain/editing/values.py`): a POSIX path trimmed, with `//`,
+    `/./` and a trailing `/` collapsed; so a path as a user typed it into an edit finds the
+    model the edit moved.
+
+    Refused: empty, holding a NUL (no path can), longer than any system allows, or relative:
+    every stored path is absolute, POSIX (`/…`) or Windows (`C:\\…`, `C:/…`, or UNC,
+    `\\\\server\\share\\…`), and a relative one would name a different file for the server
+    than for the caller."""
+    if not text:
+        raise InvalidPath("`path` is empty: give the model file's absolute path.")
+    if "\0" in text:
+        raise InvalidPath(f"`path` {quoted(text)} holds a NUL character, which no path can hold.")
+    if len(text) > MAX_PATH_CHARS:
+        raise InvalidPath(
+            f"`path` holds at most {MAX_PATH_CHARS:,} characters (the longest path Windows "
+            f"allows); got {len(text):,}."
+        )
+    edited = PurePosixPath(text.strip())
+    if not (edited.is_absolute() or PureWindowsPath(text).is_absolute()):
+        raise InvalidPath(
+            f"`path` {quoted(text)} is not absolute: give the model file's full path, as the "
+            "library records it (`/…`, or `C:\\…` for a Windows library)."
+        )
+    return (text, str(edited)) if edited.is_absolute() and str(edited) != text else (text,)
+
+
 def _refuse_beyond(value: Sized | None, limit: int, name: str, unit: str) -> None:
     if value is not None and len(value) > limit:
         raise InvalidFilter(f"{name} holds at most {limit} {unit}; got {len(value):,}.")
 
 
-def models_page_request(first: int | None, after: str | None) -> PageRequest:
-    return page_request(LIST_NAME, SORT_KEY_TYPES, first, after)
+def models_page_request(order: ModelOrder, first: int | None, after: str | None) -> PageRequest:
+    return page_request(order.list_name, order.key_types, first, after)
 
 
-async def page_models(store: Store, filters: ModelFilter, request: PageRequest) -> Page[Model]:
-    """One page of the models that pass `filters`, in name order, and how many pass in all.
+async def page_models(
+    store: Store, filters: ModelFilter, order: ModelOrder, request: PageRequest
+) -> Page[Model]:
+    """One page of the models that pass `filters`, in `order`, and how many pass in all.
 
     The page and its total come from one statement: they see the same committed state
     without a read transaction, and a page costs one trip to a reader's thread instead of
@@ -95,18 +233,38 @@ async def page_models(store: Store, filters: ModelFilter, request: PageRequest) 
     clauses, params = filters.clauses()
     page_clauses, page_params = list(clauses), list(params)
     if request.after is not None:
-        page_clauses.append("(name, sha256) > (?, ?)")
+        page_clauses.append(order.after())
         page_params += list(request.after)
+    key_columns = "".join(f", {c}" for c in order.columns if c not in _COLUMNS.split(", "))
     count = f"SELECT count(*) FROM models {where(clauses)}"
     rows = await store.fetch_all(
-        f"SELECT {_COLUMNS}, ({count}) AS total_count FROM models {where(page_clauses)}"
-        " ORDER BY name, sha256 LIMIT ?",
+        f"SELECT {_COLUMNS}{key_columns}, ({count}) AS total_count FROM models"
+        f" {where(page_clauses)} ORDER BY {order.order_by()} LIMIT ?",
         (*params, *page_params, request.first + 1),
     )
     total = rows[0]["total_count"] if rows else (await store.fetch_all(count, tuple(params)))[0][0]
     models = [_model(row) for row in rows]
-    keys: list[tuple[str | int, ...]] = [(m.name, m.sha256) for m in models]
-    return build_page(LIST_NAME, models, keys, request, total)
+    keys = [order.key(row) for row in rows]
+    return build_page(order.list_name, models, keys, request, total)
+
+
+async def count_models_by_type(store: Store) -> list[ModelTypeCount]:
+    """Every type the library holds with its number of models, by type name: one walk of
+    the type index (which covers the query), never of the table."""
+    rows = await store.fetch_all(
+        "SELECT type, count(*) AS models FROM models GROUP BY type ORDER BY type"
+    )
+    return [ModelTypeCount(type=row["type"], count=row["models"]) for row in rows]
+
+
+async def get_model_at(store: Store, paths: tuple[str, ...]) -> Model | None:
+    """The model recorded at one of `paths`, spellings of one path (`lookup_paths`): paths
+    are unique among models, and the spellings name one file, so at most one model."""
+    row = await store.fetch_one(
+        f"SELECT {_COLUMNS} FROM models WHERE path IN (SELECT value FROM json_each(?))",
+        (json_list(paths),),
+    )
+    return None if row is None else _model(row)
 
 
 async def get_model(store: Store, sha256: str) -> Model | None:

@@ -309,5 +309,24 @@ BEGIN
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _TAG_NAME_KEYS)
+# Browsing: every order `models` offers is an index walk, in both directions, whatever the
+# library's size (domain/store/models.py, `ORDERS`). Unknown sizes sort last both ways: two
+# virtual columns turn the nullable size into keys that are never NULL (a NULL in a row-value
+# comparison makes it NULL, and the keyset would lose rows). -1 is below every size, since
+# sizes are at least 0 by the table's CHECK. Virtual columns cost nothing to store; only their
+# indexes hold them.
+_BROWSING = """
+ALTER TABLE models ADD COLUMN size_unknown INTEGER
+    GENERATED ALWAYS AS (size_bytes IS NULL) VIRTUAL;
+ALTER TABLE models ADD COLUMN size_or_minus_one INTEGER
+    GENERATED ALWAYS AS (coalesce(size_bytes, -1)) VIRTUAL;
+CREATE INDEX models_by_created ON models (created_at, sha256);
+CREATE INDEX models_by_updated ON models (updated_at, sha256);
+-- Ascending: known sizes, smallest first, then the unknown ones.
+CREATE INDEX models_by_size ON models (size_unknown, size_or_minus_one, sha256);
+-- Descending, walked backwards: largest first, the unknown ones (-1) last.
+CREATE INDEX models_by_size_descending ON models (size_or_minus_one, sha256);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _TAG_NAME_KEYS, _BROWSING)
 LATEST_VERSION = len(MIGRATIONS)
