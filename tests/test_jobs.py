@@ -195,6 +195,60 @@ async def test_pause_abandons_pictures_being_encoded(shelf: Shelf, tmp_path: Pat
     assert models["models"]["nodes"] == [{"sampleImages": [{"seq": 0}]}]  # one content, once
 
 
+async def test_an_edit_made_while_an_import_encodes_is_merged_into_not_overwritten(
+    shelf: Shelf, tmp_path: Path
+) -> None:
+    slow = encode(solid((6000, 5000), RED), "PNG")  # seconds of encoding
+    await pending_file(shelf, tmp_path, 1, b"shared", images=[slow, slow], meta={"a": 1})
+    kept = await _a_model_with_content(shelf, b"shared", tmp_path / "kept.safetensors")
+    job = await start(shelf, strategy="MERGE")
+    await until_encoding(shelf, job["id"])
+
+    edited = await shelf.data(
+        "mutation($sha: String!) { updateModel(sha256: $sha, changes: "
+        '{ name: "renamed meanwhile", metaPatch: { b: 2 } }) { __typename } }',
+        sha=kept.sha256,
+    )
+    assert edited == {"updateModel": {"__typename": "ModelUpdated"}}
+    assert (await until(shelf, job["id"], "COMPLETED"))["merged"] == 1
+
+    model = (
+        await shelf.data(
+            "query($sha: String!) { model(sha256: $sha) { name meta sampleImages { seq } } }",
+            sha=kept.sha256,
+        )
+    )["model"]
+    assert model == {
+        "name": "renamed meanwhile",
+        "meta": {"b": 2, "a": 1},
+        "sampleImages": [{"seq": 0}],
+    }
+
+
+async def test_a_model_deleted_while_an_import_encodes_is_created_again(
+    shelf: Shelf, tmp_path: Path
+) -> None:
+    slow = encode(solid((6000, 5000), RED), "PNG")
+    await pending_file(shelf, tmp_path, 1, b"shared", images=[slow, slow])
+    kept = await _a_model_with_content(shelf, b"shared", tmp_path / "kept.safetensors")
+    job = await start(shelf, strategy="MERGE")
+    await until_encoding(shelf, job["id"])
+
+    deleted = await shelf.data(
+        "mutation($sha: String!) { deleteModel(sha256: $sha) { __typename } }", sha=kept.sha256
+    )
+    assert deleted == {"deleteModel": {"__typename": "ModelDeleted"}}
+    done = await until(shelf, job["id"], "COMPLETED")
+    assert (done["created"], done["merged"], done["failed"]) == (1, 0, 0)
+    model = (
+        await shelf.data(
+            "query($sha: String!) { model(sha256: $sha) { name sampleImages { seq } } }",
+            sha=kept.sha256,
+        )
+    )["model"]
+    assert model == {"name": "file1.safetensors", "sampleImages": [{"seq": 0}]}
+
+
 async def test_cancel_leaves_what_is_left_pending(shelf: Shelf, tmp_path: Path) -> None:
     big = await pending_file(shelf, tmp_path, 1, b"")
     sparse_file(Path(big.path), 64 * 1024**3)
@@ -252,7 +306,7 @@ async def test_import_a_model_on_an_id_the_job_holds_is_locked(
     assert imported["importAModel"]["__typename"] == "ImportResult"
 
 
-async def _a_model_with_content(shelf: Shelf, content: bytes, path: Path) -> None:
+async def _a_model_with_content(shelf: Shelf, content: bytes, path: Path) -> Model:
     path.write_bytes(content)
     model = Model(
         hashlib.sha256(content).hexdigest(),
@@ -266,3 +320,4 @@ async def _a_model_with_content(shelf: Shelf, content: bytes, path: Path) -> Non
     )
     async with shelf.store.transaction() as conn:
         await insert_model(conn, model)
+    return model

@@ -48,7 +48,9 @@ from domain.store.legacy import images_owed_to_pending
 from domain.store.models import (
     get_model,
     insert_model,
+    later_than,
     link_model_tags,
+    model_in,
     other_model_at,
     update_model,
 )
@@ -213,22 +215,20 @@ class Promoter:
     ) -> Imported:
         originals = await images_of_pending(self._store, [pending.id])
         encoded, problems = await self._encode(originals[pending.id])
-        action = (
-            ImportAction.CREATED
-            if existing is None
-            else ImportAction.OVERRIDDEN
-            if strategy is Strategy.OVERRIDE
-            else ImportAction.MERGED
-        )
-        model = _promoted_model(pending, digest, existing, action)
-        imported = Imported(digest.sha256, action, model, problems)
         _writing(job)
         async with self._gallery.editing(digest.sha256) as current:
-            rewrite = await self._gallery.prepare(
-                digest.sha256, current, _slots(current, encoded, action)
-            )
+            slots = _slots(current, encoded, _action(existing, strategy))
+            rewrite = await self._gallery.prepare(digest.sha256, current, slots)
             try:
                 async with self._store.transaction() as conn:
+                    # Read again under the writer: an edit (updateModel, setModelTags) or a
+                    # deleteModel may have landed while the pictures were encoded. The import
+                    # merges into the model as it is now, never over it. (The gallery cannot
+                    # have changed: `editing` holds it.)
+                    existing = await model_in(conn, digest.sha256)
+                    action = _action(existing, strategy)
+                    model = _promoted_model(pending, digest, existing, action)
+                    imported = Imported(digest.sha256, action, model, problems)
                     await self._write_model(conn, model, action)
                     await link_model_tags(
                         conn, model.sha256, await pending_tag_ids(conn, pending.id)
@@ -293,10 +293,18 @@ def _writing(job: ForJob | None) -> None:
         job.on_writing()
 
 
+def _action(existing: Model | None, strategy: Strategy | None) -> ImportAction:
+    if existing is None:
+        return ImportAction.CREATED
+    return ImportAction.OVERRIDDEN if strategy is Strategy.OVERRIDE else ImportAction.MERGED
+
+
 def _promoted_model(
     pending: PendingImport, digest: FileDigest, existing: Model | None, action: ImportAction
 ) -> Model:
-    now = datetime.now(UTC)
+    # Later than the model's last change even when the clock is not (see `later_than`), so a
+    # client's `expectedUpdatedAt` from before the import is stale after it.
+    now = datetime.now(UTC) if existing is None else later_than(existing.updated_at)
     incoming = Model(
         sha256=digest.sha256,
         path=pending.path,
