@@ -22,9 +22,11 @@ since it only does what this page needs.
 
 Then browsing at scale: a library of 100,000 models (1 in 20 of unknown size) and a list of
 measurements, each printing one line with its p50/p99 and the SQL statements one call runs.
-Today they are `models` in every sort order and direction, each held against the name
-order's p50 (target: within 2x, since every order is an index walk); an edit's measurement
-(`tagModels`, `updateModel`) joins the list as one more `Measurement` with its own target.
+They are `models` in every sort order and direction, each held against the name order's
+p50 (target: within 2x, since every order is an index walk), then the edits: `updateModel`
+renaming one model after another and `setModelTags` retagging them (target: p50 under
+10 ms, a person's single edit), and `tagModels` adding a tag to 10,000 models and taking
+it away again, in turn, so that every call changes all 10,000 (target: p50 under 1 s).
 
 Run from the repository root: `.venv/bin/python bench/query_latency.py [--iterations N]`.
 It is a report and exits 0; with `--check` it exits 1 when a target is missed.
@@ -377,12 +379,14 @@ class Summary:
         return cls(p50=cuts[49], p90=cuts[89], p99=cuts[98], mean=statistics.fmean(millis))
 
 
-async def measure(step: Callable[[], Awaitable[float]], iterations: int) -> list[float]:
-    """Run `step` WARMUP times untimed (caches, connection threads, Strawberry's parse cache),
-    then `iterations` times, keeping each step's own measure of itself. Collecting first
-    keeps the seeding's garbage from being collected on one side's clock only."""
+async def measure(
+    step: Callable[[], Awaitable[float]], iterations: int, warmup: int = WARMUP
+) -> list[float]:
+    """Run `step` `warmup` times untimed (caches, connection threads, Strawberry's parse
+    cache), then `iterations` times, keeping each step's own measure of itself. Collecting
+    first keeps the seeding's garbage from being collected on one side's clock only."""
     gc.collect()
-    for _ in range(WARMUP):
+    for _ in range(warmup):
         await step()
     return [await step() for _ in range(iterations)]
 
@@ -438,6 +442,8 @@ class Measurement:
     reference: str | None = None
     target_ratio: float | None = None
     target_p50_ms: float | None = None
+    iterations: int | None = None  # fewer than the others' for a slow request
+    warmup: int = WARMUP
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,8 +467,140 @@ def sort_measurement(sort: str, direction: str) -> Measurement:
 
 
 def browse_measurements() -> list[Measurement]:
-    """Every measurement of the large library, the reference first."""
-    return [sort_measurement(sort, direction) for sort in SORTS for direction in DIRECTIONS]
+    """Every measurement of the large library, the reference first, the edits last (they
+    change the rows the orders walk)."""
+    sorts = [sort_measurement(sort, direction) for sort in SORTS for direction in DIRECTIONS]
+    return [*sorts, update_model_measurement(), set_model_tags_measurement(), tag_models()]
+
+
+UPDATE_MODEL = """
+mutation Rename($sha256: String!, $name: String!) {
+  updateModel(sha256: $sha256, changes: { name: $name }) {
+    __typename ... on ModelUpdated { model { sha256 name updatedAt } }
+  }
+}
+"""
+SET_MODEL_TAGS = """
+mutation Retag($sha256: String!, $tagIds: [Int!]!) {
+  setModelTags(sha256: $sha256, tagIds: $tagIds) {
+    __typename ... on ModelUpdated { model { sha256 tags { id } } }
+  }
+}
+"""
+TAG_MODELS = """
+mutation Tag($sha256s: [String!]!, $add: [Int!], $remove: [Int!]) {
+  tagModels(sha256s: $sha256s, add: $add, remove: $remove) {
+    __typename ... on ModelsTagged { changedCount } ... on Problem { code message }
+  }
+}
+"""
+CREATE_TAG = """
+mutation($name: String!) { createTag(name: $name) { __typename ... on Tag { id } } }
+"""
+DIGESTS = "query($first: Int!, $after: String) { models(first: $first, after: $after) {"
+DIGESTS += " pageInfo { endCursor } nodes { sha256 } } }"
+SINGLE_EDIT_TARGET_MS = 10.0
+TAG_MODELS_COUNT = 10_000
+TAG_MODELS_TARGET_MS = 1000.0
+TAG_MODELS_ITERATIONS = 10
+
+
+async def mutate(client: httpx.AsyncClient, query: str, **variables: Any) -> JsonDict:
+    """One operation; its `data`, after checking that it has no errors."""
+    payload = (await client.post("/graphql", json={"query": query, "variables": variables})).json()
+    require("errors" not in payload, f"GraphQL errors: {payload.get('errors')}")
+    data: JsonDict = payload["data"]
+    return data
+
+
+async def digests(client: httpx.AsyncClient, count: int) -> list[str]:
+    """The first `count` models' digests, in name order, through the API."""
+    found: list[str] = []
+    after = None
+    while len(found) < count:
+        page = (await mutate(client, DIGESTS, first=500, after=after))["models"]
+        found += [node["sha256"] for node in page["nodes"]]
+        after = page["pageInfo"]["endCursor"]
+    return found[:count]
+
+
+def timed_edit(
+    client: httpx.AsyncClient, query: str, field: str, success: str
+) -> Callable[[JsonDict], Awaitable[float]]:
+    """A step's core: send one edit, check that it succeeded, return its seconds."""
+
+    async def send(variables: JsonDict) -> float:
+        started = time.perf_counter()
+        response = await client.post("/graphql", json={"query": query, "variables": variables})
+        elapsed = time.perf_counter() - started
+        answer = response.json()["data"][field]
+        require(answer["__typename"] == success, f"{field} answered {answer}")
+        return elapsed
+
+    return send
+
+
+def update_model_measurement() -> Measurement:
+    async def start(client: httpx.AsyncClient) -> Callable[[], Awaitable[float]]:
+        targets, count = await digests(client, 1_000), 0
+        send = timed_edit(client, UPDATE_MODEL, "updateModel", "ModelUpdated")
+
+        async def step() -> float:
+            nonlocal count
+            count += 1
+            return await send({"sha256": targets[count % len(targets)], "name": f"edit {count}"})
+
+        return step
+
+    return Measurement("updateModel name", start, target_p50_ms=SINGLE_EDIT_TARGET_MS)
+
+
+def set_model_tags_measurement() -> Measurement:
+    async def start(client: httpx.AsyncClient) -> Callable[[], Awaitable[float]]:
+        targets, count = await digests(client, 1_000), 0
+        tag_ids = [
+            (await mutate(client, CREATE_TAG, name=f"bench {i}"))["createTag"]["id"]
+            for i in range(3)
+        ]
+        send = timed_edit(client, SET_MODEL_TAGS, "setModelTags", "ModelUpdated")
+
+        async def step() -> float:
+            nonlocal count
+            count += 1
+            chosen = tag_ids[: 1 + count % len(tag_ids)]
+            return await send({"sha256": targets[count % len(targets)], "tagIds": chosen})
+
+        return step
+
+    return Measurement("setModelTags", start, target_p50_ms=SINGLE_EDIT_TARGET_MS)
+
+
+def tag_models() -> Measurement:
+    async def start(client: httpx.AsyncClient) -> Callable[[], Awaitable[float]]:
+        targets = await digests(client, TAG_MODELS_COUNT)
+        tag_id = (await mutate(client, CREATE_TAG, name="bench bulk"))["createTag"]["id"]
+        adding = True
+
+        async def step() -> float:
+            nonlocal adding
+            change = {"add": [tag_id]} if adding else {"remove": [tag_id]}
+            adding = not adding
+            started = time.perf_counter()
+            data = await mutate(client, TAG_MODELS, sha256s=targets, **change)
+            elapsed = time.perf_counter() - started
+            changed = data["tagModels"].get("changedCount")
+            require(changed == TAG_MODELS_COUNT, f"tagModels changed {data['tagModels']}")
+            return elapsed
+
+        return step
+
+    return Measurement(
+        f"tagModels {TAG_MODELS_COUNT:,} models",
+        start,
+        target_p50_ms=TAG_MODELS_TARGET_MS,
+        iterations=TAG_MODELS_ITERATIONS,
+        warmup=2,
+    )
 
 
 SIZES = """
@@ -527,7 +665,8 @@ async def measure_browsing(iterations: int) -> tuple[float, list[Measured]]:
                 results = []
                 for measurement in browse_measurements():
                     step = await measurement.start(client)
-                    seconds = await measure(step, iterations)
+                    count = measurement.iterations or iterations
+                    seconds = await measure(step, count, measurement.warmup)
                     statements.clear()
                     await step()
                     results.append(Measured(measurement, Summary.of(seconds), len(statements)))
@@ -541,7 +680,8 @@ def browse_report(seed_seconds: float, iterations: int, results: list[Measured])
         f"{TAGS_PER_MODEL} tags and {IMAGES_PER_MODEL} sample images each; "
         f"seeding {seed_seconds:.1f} s (not measured)",
         f"requests: models(first: {PAGE_SIZE}) as above, in each order, walking the pages; "
-        f"{WARMUP} warm-up + {iterations} timed each",
+        f"{WARMUP} warm-up + {iterations} timed each; then the edits (tagModels: 2 warm-up + "
+        f"{TAG_MODELS_ITERATIONS} timed)",
         "",
     ]
     for result in results:
@@ -551,7 +691,7 @@ def browse_report(seed_seconds: float, iterations: int, results: list[Measured])
             ratio = summary.p50 / p50s[measurement.reference]
             against = f"  {ratio:4.2f}x {measurement.reference}"
         lines.append(
-            f"  {measurement.label:<26} p50 {summary.p50:7.2f}  p99 {summary.p99:7.2f} (ms)"
+            f"  {measurement.label:<28} p50 {summary.p50:7.2f}  p99 {summary.p99:7.2f} (ms)"
             f"  statements/call {result.statements_per_call:g}{against}"
         )
     lines += ["", *(target_line(result, p50s) for result in results if has_target(result))]
