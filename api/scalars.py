@@ -1,7 +1,9 @@
-"""Custom scalars: whole numbers past 32 bits, uploaded files, and the map that binds them."""
+"""Custom scalars: whole numbers past 32 bits, moments in time, uploaded files, and the map
+that binds them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NewType
 
 import strawberry
@@ -58,7 +60,40 @@ def _refuse_upload_literal(node: ValueNode, variables: dict[str, Any] | None = N
     raise ValueError(f"a file cannot be written in the query: {_UPLOAD_HOW}.")
 
 
+def _serialize_datetime(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _parse_datetime(value: Any) -> datetime:
+    """An ISO 8601 moment with its UTC offset, as the API answers them. A moment without an
+    offset is refused rather than guessed: compared with the library's (UTC) times it would
+    be off by the client's time zone, and an `expectedUpdatedAt` would never match."""
+    if not isinstance(value, str):
+        raise ValueError(f"DateTime expects an ISO 8601 string, not {quoted(value)}.")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"DateTime cannot represent {quoted(value)}: expected ISO 8601, such as "
+            "2024-05-01T12:30:00.123+00:00."
+        ) from None
+    if moment.utcoffset() is None:
+        raise ValueError(
+            f"DateTime {quoted(value)} has no UTC offset: add one (`Z` or `+00:00`), as the "
+            "moments the API answers have."
+        )
+    return moment
+
+
 SCALARS: dict[object, ScalarDefinition] = {
+    datetime: strawberry.scalar(
+        name="DateTime",
+        description="A moment in time: an ISO 8601 string with its UTC offset, such as "
+        "`2024-05-01T12:30:00.123+00:00` (milliseconds kept). Sent back as an input "
+        "(`expectedUpdatedAt`) it must carry an offset too.",
+        serialize=_serialize_datetime,
+        parse_value=_parse_datetime,
+    ),
     BigInt: strawberry.scalar(
         name="BigInt",
         description=(

@@ -106,10 +106,12 @@ class SampleImage:
     def url(
         self,
         quality: Annotated[
-            Quality, strawberry.argument(description="The tier to fetch; HIGH when omitted.")
+            Quality | None,
+            strawberry.argument(description="The tier to fetch; HIGH when omitted or null."),
         ] = Quality.HIGH,
     ) -> str:
-        return sample_image_url(self.sha256, self.seq, quality, self.source_digest)
+        chosen = Quality.HIGH if quality is None else quality
+        return sample_image_url(self.sha256, self.seq, chosen, self.source_digest)
 
     @classmethod
     def of(cls, image: records.SampleImage) -> SampleImage:
