@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from enum import Enum
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from api.enums import domain_enum
 from api.schema import export_sdl
 from tests.conftest import Shelf
 
-SCHEMA_FILE = Path(__file__).parent.parent / "schema.graphql"
+ROOT = Path(__file__).parent.parent
+SCHEMA_FILE = ROOT / "schema.graphql"
 
 
 def test_schema_file_matches_the_code() -> None:
@@ -93,3 +95,15 @@ def test_a_domain_enum_with_a_value_left_undescribed_is_refused() -> None:
 
     with pytest.raises(ValueError, match="no description for BLUE"):
         domain_enum(Colour, name="Colour", description="A colour.", values={Colour.RED: "Red."})
+
+
+@pytest.mark.timeout(600)  # the first run on a machine installs the pinned linter from npm
+def test_the_schema_passes_the_front_end_teams_lint() -> None:
+    """graphql-schema-linter with the rules front-end teams use (tools/schema-lint): every
+    type, field, argument and enum value described, names cased as clients expect, Relay
+    connections in shape. Needs node and npm, as the README says."""
+    lint = ROOT / "tools" / "schema-lint" / "schema_lint.sh"
+    done = subprocess.run(
+        [str(lint), str(ROOT / "schema.graphql")], capture_output=True, text=True, check=False
+    )
+    assert done.stdout.strip().splitlines()[-1] == "schema-lint: 0 violations", done.stdout
