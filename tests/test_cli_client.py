@@ -117,6 +117,8 @@ def test_import_all_follows_the_job_to_its_end(tmp_path: Path) -> None:
         run = cli("import", "--all", "--json", "--url", url)
         left = json_of(cli("pending", "--json", "--url", url))
         jobs = json_of(cli("jobs", "--json", "--url", url))["jobs"]
+        jobs_table = cli("jobs", "--url", url).stdout.splitlines()
+        shown = cli("job", "1", "--url", url)
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""  # --json: no progress either
     job = json_of(run)
@@ -125,6 +127,17 @@ def test_import_all_follows_the_job_to_its_end(tmp_path: Path) -> None:
     assert job["problems"] == []
     assert left["totalCount"] == 0
     assert [j["id"] for j in jobs] == [job["id"]]
+    assert jobs_table[0].split() == [
+        "ID",
+        "KIND",
+        "STATE",
+        "DONE",
+        "CONFLICTS",
+        "FAILED",
+        "CREATED",
+    ]
+    assert jobs_table[1].split()[:4] == ["1", "IMPORT_PENDING", "COMPLETED", "2/2"]
+    assert shown.returncode == 0 and "Job 1 (IMPORT_PENDING) completed: 2/2 items" in shown.stdout
 
 
 def test_a_conflict_is_exit_1_and_a_strategy_resolves_it(tmp_path: Path) -> None:

@@ -72,7 +72,7 @@ def control_job(client: GraphQLClient, job_id: str, verb: str) -> dict[str, Any]
 
 def _ask() -> str:
     """'pause', 'cancel' or 'continue', as the person at the terminal answers."""
-    prompt = "\nPause or cancel the job? [P]ause / [c]ancel / [w]atch on: "
+    prompt = "Pause or cancel the job? [P]ause / [c]ancel / [w]atch on: "
     try:
         answer = input(prompt).strip().lower()
     except (KeyboardInterrupt, EOFError):  # a second Ctrl-C: do the safe thing

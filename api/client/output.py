@@ -91,7 +91,11 @@ class Progress:
             parts.append(job["state"].lower())
         text = ", ".join(parts)
         if self.on_terminal:
-            fraction = done / total if total else 0.0
+            # By bytes when sizes are known: one big file is most of an import's time.
+            if bytes_total:
+                fraction = min(1.0, bytes_done / bytes_total)
+            else:
+                fraction = done / total if total else 0.0
             filled = round(BAR_WIDTH * fraction)
             bar = "#" * filled + "-" * (BAR_WIDTH - filled)
             self.stream.write(f"\r\x1b[2K{self.label} [{bar}] {fraction:4.0%} {text}")
