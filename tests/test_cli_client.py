@@ -19,7 +19,7 @@ from domain.records import Model, PendingImport
 from domain.store import Store
 from domain.store.models import insert_model
 from domain.store.pending import insert_pending
-from tests.legacy import LegacyRow, create_legacy_db
+from tests.legacy import BROKEN, LegacyRow, create_legacy_db, pictured_legacy_library
 from tests.seed import EPOCH, digest
 from tests.server import free_port, start_server, wait_until_up
 
@@ -244,3 +244,14 @@ def test_ctrl_c_without_a_terminal_pauses_the_import(tmp_path: Path) -> None:
     assert "Asking the server to pause job 1" in err
     assert "paused" in out and "modelshelf job 1 --resume" in out
     assert job["state"] == "PAUSED" and job["done"] < 6
+
+
+def test_a_migration_with_broken_images_shows_progress_and_exits_1(tmp_path: Path) -> None:
+    legacy = pictured_legacy_library(tmp_path / "legacy", width=300)
+    with running_server(tmp_path / "lib") as url:
+        run = cli("migrate", str(legacy), "--url", url)
+    assert run.returncode == 1, run.stderr
+    assert "legacy import:" in run.stderr  # plain progress lines, then the report
+    assert f"{len(BROKEN)} failed" in run.stdout and "UNDECODABLE_IMAGE" in run.stdout
+    for char in CONTROL_CHARACTERS:
+        assert char not in run.stdout + run.stderr

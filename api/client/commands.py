@@ -229,7 +229,6 @@ def _migrate(client: GraphQLClient, args: argparse.Namespace) -> int:
     # The server reads the paths: make them absolute here, where they were typed.
     db = str(Path(args.legacy_db).absolute())
     images = str(Path(args.images).absolute()) if args.images else None
-    known = {job["id"]: job["state"] for job in _all_pages(client, JOBS, "jobs")}
     answer: dict[str, Any] = {}
 
     def call() -> None:
@@ -245,7 +244,7 @@ def _migrate(client: GraphQLClient, args: argparse.Namespace) -> int:
     job_id: str | None = None
     while caller.is_alive():
         try:
-            job_id = job_id or _migration_job(client, known)
+            job_id = job_id or _migration_job(client)
             if job_id is not None:
                 progress.update(client.execute(JOB, id=job_id)["job"])
             caller.join(POLL_SECONDS)
@@ -270,12 +269,13 @@ def _migrate(client: GraphQLClient, args: argparse.Namespace) -> int:
     return UNFINISHED if result["imagesFailed"] else OK
 
 
-def _migration_job(client: GraphQLClient, known: dict[str, str]) -> str | None:
-    """The LEGACY_MIGRATION job this call started or took over: a new one, or one that was
-    not running before."""
-    for job in _all_pages(client, JOBS, "jobs"):
-        is_new = job["id"] not in known or known[job["id"]] in FINAL_STATES | {"PAUSED"}
-        if job["kind"] == "LEGACY_MIGRATION" and job["state"] not in FINAL_STATES and is_new:
+def _migration_job(client: GraphQLClient) -> str | None:
+    """The unfinished LEGACY_MIGRATION job, the one this call started or took over (the
+    server keeps at most one: any other call answers MigrationAlreadyRunning), or None
+    until it exists."""
+    page = client.execute(JOBS, after=None)["jobs"]["nodes"]  # newest first
+    for job in page:
+        if job["kind"] == "LEGACY_MIGRATION" and job["state"] not in FINAL_STATES:
             return str(job["id"])
     time.sleep(POLL_SECONDS / 5)
     return None

@@ -86,7 +86,8 @@ class Progress:
         if speed is not None and bytes_total:
             parts.append(f"{human_bytes(speed)}/s")
         if job["state"] == "RUNNING":
-            parts.append(f"{human_seconds(job.get('secondsLeft'))} left")
+            if job.get("secondsLeft") is not None:  # the server's estimate, once it has one
+                parts.append(f"{human_seconds(job['secondsLeft'])} left")
         else:
             parts.append(job["state"].lower())
         text = ", ".join(parts)
