@@ -1,4 +1,5 @@
-"""The `modelshelf` command: `serve` runs the server, `export-schema` prints the SDL."""
+"""The `modelshelf` command: `serve` runs the server, `export-schema` prints the SDL, and the
+client subcommands of `api/client/` talk to a running server."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
+from api.client.commands import register as register_client_commands
 from domain.config import DATA_DIR_ENV, Config
 from domain.errors import StoreError
 
@@ -107,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print the GraphQL schema as SDL")
     export.add_argument("--output", help="write to this file instead of standard output")
     export.set_defaults(run=_export_schema)
+
+    register_client_commands(commands)
     return parser
 
 
