@@ -30,6 +30,7 @@ from api.request_parsing import (
     operation_of,
     place_files,
     read_json,
+    refuse_subscriptions,
 )
 
 
@@ -92,7 +93,9 @@ class GraphQLView(GraphQL[Context, None]):
                 "UNSUPPORTED_MEDIA_TYPE",
                 415,
             )
-        return operation_of(data)
+        operation = operation_of(data)
+        refuse_subscriptions(operation)
+        return operation
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> Any:
         try:

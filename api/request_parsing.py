@@ -16,6 +16,8 @@ message):
   supported.
 - A multipart `map` is an object of file part names to lists of paths, each path naming a
   `null` placeholder under `variables` in `operations`, each part a file of the request.
+- A subscription comes over the websocket. Over HTTP, Strawberry would run it as a query
+  and fail on the stream its field returns (an internal error); it is refused instead.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.datastructures import UploadFile
 from strawberry.http import GraphQLRequestData
 
@@ -169,6 +172,25 @@ def operation_of(data: Any) -> GraphQLRequestData:
         operation_name=_member(data, "operationName", str, "a string"),
         extensions=_member(data, "extensions", dict, "an object"),
     )
+
+
+def refuse_subscriptions(operation: GraphQLRequestData) -> None:
+    """Refuse a request over HTTP whose chosen operation is a subscription. Only a text
+    that mentions one is parsed here; a document that does not parse is left to GraphQL,
+    which says where its syntax is wrong."""
+    if operation.query is None or "subscription" not in operation.query:
+        return
+    try:
+        document = parse(operation.query)
+    except GraphQLError:
+        return
+    chosen = get_operation_ast(document, operation.operation_name)
+    if chosen is not None and chosen.operation is OperationType.SUBSCRIPTION:
+        raise RequestRefused(
+            "Subscriptions run over a websocket at this same address (the graphql-transport-ws "
+            "or graphql-ws protocol), not over HTTP.",
+            "SUBSCRIPTION_OVER_HTTP",
+        )
 
 
 def _member(data: Mapping[str, Any], key: str, kind: type, kind_name: str) -> Any:

@@ -220,3 +220,37 @@ async def test_a_well_formed_multipart_request_reaches_the_resolver(shelf: Shelf
     status, body = await multipart(shelf, operations, '{"0": ["variables.image"]}')
     assert status == 200
     assert body == {"data": {"addSampleImage": {"__typename": "ImageRejected"}}}
+
+
+# Subscriptions ---------------------------------------------------------------------------
+
+FOLLOW = 'subscription Follow { job(id: "1") { state } }'
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"query": FOLLOW},
+        {"query": FOLLOW.replace(" Follow", "")},
+        {"query": FOLLOW + " query Tags { tags { id } }", "operationName": "Follow"},
+    ],
+)
+async def test_a_subscription_over_http_is_sent_to_the_websocket(
+    shelf: Shelf, operation: dict[str, str]
+) -> None:
+    assert await refused(shelf, json.dumps(operation).encode()) == "SUBSCRIPTION_OVER_HTTP"
+    response = await shelf.client.get("/graphql", params=operation)
+    assert await _refusal(shelf, response.status_code, response.json()) == "SUBSCRIPTION_OVER_HTTP"
+
+
+async def test_a_query_beside_a_subscription_runs_when_it_is_the_one_chosen(shelf: Shelf) -> None:
+    operation = {"query": FOLLOW + " query Tags { tags { id } }", "operationName": "Tags"}
+    response = await shelf.client.post("/graphql", json=operation)
+    assert response.json() == {"data": {"tags": []}}
+
+
+async def test_a_text_that_only_mentions_subscriptions_is_a_query(shelf: Shelf) -> None:
+    response = await shelf.client.post(
+        "/graphql", json={"query": "# no subscription\n{ tags { id } }"}
+    )
+    assert response.json() == {"data": {"tags": []}}
