@@ -5,16 +5,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test fuzz schema bench lock clean
+.PHONY: run test chromium fuzz schema playground-assets bench lock clean
 
 run: $(STAMP)  ## Install, then serve the library in ./data on http://127.0.0.1:8000/graphql
 	$(BIN)/modelshelf serve
 
-test: $(STAMP)  ## Install, then lint, type-check and run the whole test suite
+test: $(STAMP) chromium  ## Install, then lint, type-check and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+chromium:  ## Install Debian's chromium for the browser tests, when it is missing
+	@tools/ensure-chromium
 
 # `make fuzz` generates this many requests per fuzz test (one per root field, one mixing
 # them), with new seeds each run.
@@ -26,6 +29,9 @@ fuzz: $(STAMP)  ## Fuzz the GraphQL API for long (FUZZ_EXAMPLES per test; FUZZ_L
 
 schema: $(STAMP)  ## Rewrite schema.graphql from the code
 	$(BIN)/modelshelf export-schema --output schema.graphql
+
+playground-assets: $(STAMP)  ## Re-fetch the playground's pinned npm files and check their hashes (REPIN=1 records new ones)
+	$(BIN)/python tools/playground_assets.py $(if $(REPIN),--repin)
 
 bench: $(STAMP)  ## Run every benchmark (slow; not part of the tests)
 	$(BIN)/python bench/query_latency.py
@@ -48,4 +54,4 @@ lock:  ## Re-resolve the newest versions the pins in pyproject.toml allow into r
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info test-artifacts

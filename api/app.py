@@ -14,6 +14,7 @@ from api.body_limit import MAX_REQUEST_BYTES, BodySizeLimit
 from api.csrf import RequirePreflight
 from api.graphql_view import GraphQLView
 from api.images import routes as image_routes
+from api.playground.page import assets as playground_assets
 from api.schema import schema
 from domain.config import Config
 from domain.editing.models import ModelEditor
@@ -79,6 +80,7 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *image_routes,
+            playground_assets(),
         ],
         middleware=[
             Middleware(BodySizeLimit, limit=MAX_REQUEST_BYTES),

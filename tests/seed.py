@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -136,3 +137,36 @@ async def pending_file(
             (shelf.config.pending_images_dir / file_name).write_bytes(data)
             await insert_pending_image(conn, PendingImage(pending_id, seq, file_name, len(data)))
     return pending
+
+
+def seed_pending_files(
+    data_dir: Path, files: Path, contents: list[bytes], *, models: Sequence[bytes] = ()
+) -> None:
+    """Pending imports 1, 2, … whose files hold `contents`, and library models whose
+    digests are those of `models` (a pending file with the same bytes is a conflict)."""
+    files.mkdir(parents=True, exist_ok=True)
+    pending = []
+    for pending_id, content in enumerate(contents, start=1):
+        path = files / f"model{pending_id}.safetensors"
+        path.write_bytes(content)
+        pending.append(
+            PendingImport(pending_id, str(path), path.name, "lora", len(content), EPOCH, {}, None)
+        )
+
+    async def write() -> None:
+        (data_dir / "images" / "pending").mkdir(parents=True, exist_ok=True)
+        store = await Store.open(data_dir / "library.db")
+        try:
+            async with store.transaction() as conn:
+                for row in pending:
+                    await insert_pending(conn, row)
+                for n, content in enumerate(models):
+                    sha = hashlib.sha256(content).hexdigest()
+                    model = Model(
+                        sha, f"/lib/m{n}.safetensors", f"m{n}", "lora", 1, EPOCH, EPOCH, {}
+                    )
+                    await insert_model(conn, model)
+        finally:
+            await store.close()
+
+    asyncio.run(write())

@@ -7,6 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -38,3 +41,19 @@ def wait_until_up(url: str, server: subprocess.Popen[str]) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError("the server did not start within 30 s")
+
+
+@contextmanager
+def running_server(data_dir: Path) -> Iterator[str]:
+    """A `modelshelf serve` on a free port over `data_dir`; yields its GraphQL URL."""
+    port = free_port()
+    server = start_server(
+        "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"
+    )
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        wait_until_up(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

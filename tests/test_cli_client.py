@@ -3,76 +3,20 @@ against a real server process, output and exit statuses included."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from domain.records import Model, PendingImport
-from domain.store import Store
-from domain.store.models import insert_model
-from domain.store.pending import insert_pending
 from tests.legacy import BROKEN, LegacyRow, create_legacy_db, pictured_legacy_library
-from tests.seed import EPOCH, digest
-from tests.server import free_port, start_server, wait_until_up
+from tests.seed import digest, seed_pending_files
+from tests.server import free_port, running_server
 
 CONTROL_CHARACTERS = ("\r", "\x1b")  # a progress bar's; none when the output is not a terminal
-
-
-def seed_library(
-    data_dir: Path, files: Path, contents: list[bytes], *, models: Sequence[bytes] = ()
-) -> None:
-    """Pending imports 1, 2, … whose files hold `contents`, and library models whose
-    digests are those of `models` (a pending file with the same bytes is a conflict)."""
-    files.mkdir(parents=True, exist_ok=True)
-    pending = []
-    for pending_id, content in enumerate(contents, start=1):
-        path = files / f"model{pending_id}.safetensors"
-        path.write_bytes(content)
-        pending.append(
-            PendingImport(pending_id, str(path), path.name, "lora", len(content), EPOCH, {}, None)
-        )
-
-    async def write() -> None:
-        (data_dir / "images" / "pending").mkdir(parents=True, exist_ok=True)
-        store = await Store.open(data_dir / "library.db")
-        try:
-            async with store.transaction() as conn:
-                for row in pending:
-                    await insert_pending(conn, row)
-                for n, content in enumerate(models):
-                    sha = hashlib.sha256(content).hexdigest()
-                    model = Model(
-                        sha, f"/lib/m{n}.safetensors", f"m{n}", "lora", 1, EPOCH, EPOCH, {}
-                    )
-                    await insert_model(conn, model)
-        finally:
-            await store.close()
-
-    asyncio.run(write())
-
-
-@contextmanager
-def running_server(data_dir: Path) -> Iterator[str]:
-    """A `modelshelf serve` on a free port over `data_dir`; yields its GraphQL URL."""
-    port = free_port()
-    server = start_server(
-        "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"
-    )
-    url = f"http://127.0.0.1:{port}/graphql"
-    try:
-        wait_until_up(url, server)
-        yield url
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -91,7 +35,7 @@ def json_of(run: subprocess.CompletedProcess[str]) -> Any:
 
 
 def test_pending_lists_the_pending_imports(tmp_path: Path) -> None:
-    seed_library(tmp_path / "lib", tmp_path / "files", [b"one", b"two"])
+    seed_pending_files(tmp_path / "lib", tmp_path / "files", [b"one", b"two"])
     with running_server(tmp_path / "lib") as url:
         as_json = cli("pending", "--json", "--url", url)
         as_table = cli("pending", "--url", url)
@@ -112,7 +56,7 @@ def test_pending_lists_the_pending_imports(tmp_path: Path) -> None:
 
 
 def test_import_all_follows_the_job_to_its_end(tmp_path: Path) -> None:
-    seed_library(tmp_path / "lib", tmp_path / "files", [b"one" * 1000, b"two" * 1000])
+    seed_pending_files(tmp_path / "lib", tmp_path / "files", [b"one" * 1000, b"two" * 1000])
     with running_server(tmp_path / "lib") as url:
         run = cli("import", "--all", "--json", "--url", url)
         left = json_of(cli("pending", "--json", "--url", url))
@@ -141,7 +85,7 @@ def test_import_all_follows_the_job_to_its_end(tmp_path: Path) -> None:
 
 
 def test_a_conflict_is_exit_1_and_a_strategy_resolves_it(tmp_path: Path) -> None:
-    seed_library(tmp_path / "lib", tmp_path / "files", [b"new", b"known"], models=[b"known"])
+    seed_pending_files(tmp_path / "lib", tmp_path / "files", [b"new", b"known"], models=[b"known"])
     with running_server(tmp_path / "lib") as url:
         first = cli("import", "--all", "--url", url)  # people's output, not a terminal
         pending = json_of(cli("pending", "--json", "--url", url))["pendingImports"]
@@ -221,7 +165,7 @@ def test_a_migration_the_server_refuses_is_exit_2(tmp_path: Path) -> None:
 
 def test_ctrl_c_without_a_terminal_pauses_the_import(tmp_path: Path) -> None:
     files, data_dir = tmp_path / "files", tmp_path / "lib"
-    seed_library(data_dir, files, [b""] * 6)
+    seed_pending_files(data_dir, files, [b""] * 6)
     for n in range(1, 7):  # holes: slow to hash, nothing on disk
         with (files / f"model{n}.safetensors").open("wb") as file:
             file.truncate(1024**3 + n)

@@ -82,12 +82,6 @@ async def test_the_playground_introspection_query_passes_the_guards(shelf: Shelf
     assert data["__schema"]["queryType"]["name"] == "Query"
 
 
-async def test_the_playground_page_is_served_to_browsers(shelf: Shelf) -> None:
-    response = await shelf.client.get("/graphql", headers={"Accept": "text/html"})
-    assert response.status_code == 200
-    assert "graphiql" in response.text.lower()
-
-
 def test_a_domain_enum_with_a_value_left_undescribed_is_refused() -> None:
     class Colour(Enum):
         RED = "red"

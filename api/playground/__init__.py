@@ -1,0 +1,1 @@
+"""The GraphiQL playground, served whole from the package (see `vendored`)."""
