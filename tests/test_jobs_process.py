@@ -164,5 +164,7 @@ def test_a_legacy_migration_streams_its_rows_and_images(tmp_path: Path) -> None:
 
     assert ending["type"] == "complete" and updates[-1]["state"] == "COMPLETED"
     done = [update["done"] for update in updates]
-    assert done == sorted(done) and len(set(done)) > 3  # rows, then images, going forwards
+    # Going forwards, with progress in between (how much depends on the machine's speed: the
+    # subscription tells at most four times a second).
+    assert done == sorted(done) and len(set(done)) >= 3
     assert updates[-1]["done"] == updates[-1]["total"] > MODELS  # its rows and its images
