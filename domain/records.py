@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from domain.images.tiers import Quality
@@ -18,6 +19,14 @@ def from_epoch_ms(value: int) -> datetime:
 
 def to_epoch_ms(value: datetime) -> int:
     return round(value.timestamp() * 1000)
+
+
+class FileStatus(StrEnum):
+    """Whether a file is still where the library says, as the last scan of its folder saw."""
+
+    PRESENT = "PRESENT"
+    MISSING = "MISSING"
+    CHANGED = "CHANGED"  # its size or mtime are not the ones it had when it was hashed
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,9 @@ class Model:
     created_at: datetime
     updated_at: datetime
     meta: JsonObject
+    file_status: FileStatus = FileStatus.PRESENT
+    base_model: str | None = None  # as the file's header names it (`domain.scanning`)
+    hashed_mtime_ns: int | None = None  # the file's mtime when it was hashed; None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,8 @@ class PendingImport:
     created_at: datetime
     meta: JsonObject
     sha256: str | None
+    file_status: FileStatus = FileStatus.PRESENT
+    base_model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

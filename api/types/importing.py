@@ -34,6 +34,11 @@ class ImportAction(Enum):
         "merged", description="The pending values filled the model's gaps."
     )
     DELETED = strawberry.enum_value("deleted", description="The pending import was dropped.")
+    MOVED = strawberry.enum_value(
+        "moved",
+        description="The model's file was missing and this is it, under a new path: the model "
+        "moved there (merged as MERGE does); not a conflict.",
+    )
 
 
 @strawberry.type(description="A pending image that could not be made part of the gallery.")

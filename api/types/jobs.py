@@ -54,6 +54,10 @@ domain_enum(
         "and a strategy.",
         model.Outcome.FAILED: "Left as it was; `message` says why.",
         model.Outcome.SKIPPED: "Not a pending import (any more), or imported meanwhile.",
+        model.Outcome.FOUND: "A SCAN found this file and made it a pending import (a scan "
+        "without importFound imports nothing).",
+        model.Outcome.MOVED: "The file of a model whose file was missing: the model moved to "
+        "its path (merged as MERGE does), and the pending import went.",
     },
 )
 

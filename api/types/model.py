@@ -32,6 +32,20 @@ domain_enum(
 )
 
 domain_enum(
+    records.FileStatus,
+    name="FileStatus",
+    description="Whether a file is still where the library says, as the last scan of its "
+    "folder saw it (scanFolders). A file never scanned since it entered the library is PRESENT.",
+    values={
+        records.FileStatus.PRESENT: "At its path, as it was when hashed (or found).",
+        records.FileStatus.MISSING: "Not at its path. Scanning the folder it moved to, and "
+        "importing it there, moves the model (MOVED).",
+        records.FileStatus.CHANGED: "At its path, but its size or modification time are not "
+        "the ones it had when it was hashed: its SHA-256 may no longer be its content's.",
+    },
+)
+
+domain_enum(
     ModelSort,
     name="ModelSort",
     description="What the model list is ordered by. Models that tie are ordered by their "
@@ -146,6 +160,14 @@ class Model:
     meta: JSON = strawberry.field(
         description="Free-form metadata as a JSON object: description, prompts, links, params…"
     )
+    file_status: records.FileStatus = strawberry.field(
+        description="Whether the file is still at `path`, as the last scan of its folder saw."
+    )
+    base_model: str | None = strawberry.field(
+        description="The base model the file's own header names (safetensors: "
+        "`modelspec.architecture`, else kohya's `ss_base_model_version`; GGUF: "
+        "`general.architecture`), or null."
+    )
 
     # Set when the resolver that produced this model prefetched them (see api.prefetch).
     prefetched_tags: strawberry.Private[list[Tag] | None] = None
@@ -197,6 +219,8 @@ class Model:
             created_at=model.created_at,
             updated_at=model.updated_at,
             meta=JSON(model.meta),
+            file_status=model.file_status,
+            base_model=model.base_model,
             prefetched_tags=tags,
             prefetched_gallery=gallery,
         )

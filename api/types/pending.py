@@ -42,9 +42,12 @@ class PendingImage:
     "yet hashed, or hashed and in conflict with a model the library already has."
 )
 class PendingImport:
-    id: int = strawberry.field(description="The pending import's id: the legacy row id, kept.")
+    id: int = strawberry.field(
+        description="The pending import's id (one from the legacy app keeps its legacy row id)."
+    )
     path: str = strawberry.field(
-        description="Where the model file was, as the legacy app recorded it."
+        description="Where the model file is: as the legacy app recorded it, or where a scan "
+        "found it."
     )
     name: str = strawberry.field(description="The display name, usually the file name.")
     type: str = strawberry.field(
@@ -58,6 +61,13 @@ class PendingImport:
     sha256: str | None = strawberry.field(
         description="The file's SHA-256 when already known (for example a duplicate of a "
         "library model), else null until the import hashes it."
+    )
+    file_status: records.FileStatus = strawberry.field(
+        description="Whether the file is still at `path`, as the last scan of its folder saw "
+        "(CHANGED: not the file its known SHA-256 was computed for)."
+    )
+    base_model: str | None = strawberry.field(
+        description="The base model the file's own header names, as on Model, or null."
     )
 
     # Set when the resolver that produced this row prefetched them (see api.prefetch).
@@ -111,6 +121,8 @@ class PendingImport:
             created_at=pending.created_at,
             meta=JSON(pending.meta),
             sha256=pending.sha256,
+            file_status=pending.file_status,
+            base_model=pending.base_model,
             prefetched_tags=tags,
             prefetched_images=images,
         )

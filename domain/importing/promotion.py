@@ -12,7 +12,10 @@
      images replace the gallery from seq 0 upward (later seqs stay);
    - MERGE: columns and meta by `merge_rules`, tags are the union, pending images are
      appended unless the gallery already has their content;
-   - DELETE: the pending import goes, the model is untouched.
+   - DELETE: the pending import goes, the model is untouched;
+   - the model's file is missing (a scan saw it gone, or it is not at its path now) and no
+     strategy, or MERGE, was given: the file has MOVED. The model merges as MERGE does and
+     takes the pending import's path; not a conflict, since it is the same file.
 4. Everything a step changes commits in one transaction with the gallery rewrite (see
    `domain.images.gallery`), then the pending originals are removed. A failure leaves the state
    before or the state after, never a half: no model whose gallery points at missing files,
@@ -22,6 +25,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -42,7 +46,7 @@ from domain.images.pipeline import EncodedImage, encode_tiers
 from domain.importing.hashing import FileDigest, Hasher, Progress
 from domain.importing.merge_rules import merge_meta, merge_value
 from domain.locks import KeyedLocks
-from domain.records import Model, PendingImage, PendingImport, SampleImage
+from domain.records import FileStatus, Model, PendingImage, PendingImport, SampleImage
 from domain.store import Store
 from domain.store.legacy import images_owed_to_pending
 from domain.store.models import (
@@ -77,6 +81,7 @@ class ImportAction(StrEnum):
     OVERRIDDEN = "overridden"
     MERGED = "merged"
     DELETED = "deleted"
+    MOVED = "moved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +160,7 @@ class Promoter:
             pending = replace(pending, sha256=digest.sha256)
             async with self._digest_locks.hold(digest.sha256):
                 existing = await get_model(self._store, digest.sha256)
-                if existing is not None and strategy is None:
+                if existing is not None and strategy is None and not await self._gone(existing):
                     return Conflict(digest.sha256, existing, pending)
                 if existing is not None and strategy is Strategy.DELETE:
                     deleted = Imported(digest.sha256, ImportAction.DELETED, existing, [])
@@ -190,6 +195,14 @@ class Promoter:
                 "wait for it to finish (or run migrateLegacyDb again if it was cut short).",
             )
 
+    async def _gone(self, model: Model) -> bool:
+        """Whether the model's file is not where the library says: the pending file with its
+        digest is then the same file, moved (a stat, on the workers: it may be a network
+        drive)."""
+        if model.file_status is FileStatus.MISSING:
+            return True
+        return not await self._workers.run(os.path.lexists, model.path)
+
     async def _digest_of(self, pending: PendingImport, job: ForJob | None) -> FileDigest:
         """The file's digest, from the row's cache when it was computed for this very file."""
         stamp = await self._hasher.stamp(pending.path)
@@ -215,9 +228,11 @@ class Promoter:
     ) -> Imported:
         originals = await images_of_pending(self._store, [pending.id])
         encoded, problems = await self._encode(originals[pending.id])
+        moving = existing is not None and strategy in (None, Strategy.MERGE)
+        moving = moving and existing is not None and await self._gone(existing)
         _writing(job)
         async with self._gallery.editing(digest.sha256) as current:
-            slots = _slots(current, encoded, _action(existing, strategy))
+            slots = _slots(current, encoded, _action(existing, strategy, moving))
             rewrite = await self._gallery.prepare(digest.sha256, current, slots)
             try:
                 async with self._store.transaction() as conn:
@@ -226,7 +241,7 @@ class Promoter:
                     # merges into the model as it is now, never over it. (The gallery cannot
                     # have changed: `editing` holds it.)
                     existing = await model_in(conn, digest.sha256)
-                    action = _action(existing, strategy)
+                    action = _action(existing, strategy, moving)
                     model = _promoted_model(pending, digest, existing, action)
                     imported = Imported(digest.sha256, action, model, problems)
                     await self._write_model(conn, model, action)
@@ -293,10 +308,12 @@ def _writing(job: ForJob | None) -> None:
         job.on_writing()
 
 
-def _action(existing: Model | None, strategy: Strategy | None) -> ImportAction:
+def _action(existing: Model | None, strategy: Strategy | None, moving: bool) -> ImportAction:
     if existing is None:
         return ImportAction.CREATED
-    return ImportAction.OVERRIDDEN if strategy is Strategy.OVERRIDE else ImportAction.MERGED
+    if strategy is Strategy.OVERRIDE:
+        return ImportAction.OVERRIDDEN
+    return ImportAction.MOVED if moving else ImportAction.MERGED
 
 
 def _promoted_model(
@@ -314,12 +331,14 @@ def _promoted_model(
         created_at=pending.created_at,
         updated_at=now,
         meta=pending.meta,
+        base_model=pending.base_model,
+        hashed_mtime_ns=digest.stamp.mtime_ns,
     )
     if existing is None:
         return incoming
     if action is ImportAction.OVERRIDDEN:
         return replace(incoming, created_at=existing.created_at)
-    return Model(
+    merged = Model(
         sha256=existing.sha256,
         path=merge_value(existing.path, incoming.path),
         name=merge_value(existing.name, incoming.name),
@@ -328,7 +347,19 @@ def _promoted_model(
         created_at=existing.created_at,
         updated_at=now,
         meta=merge_meta(existing.meta, incoming.meta),
+        file_status=existing.file_status,
+        base_model=merge_value(existing.base_model, incoming.base_model),
+        hashed_mtime_ns=existing.hashed_mtime_ns,
     )
+    if action is ImportAction.MOVED:  # the file is the pending one's, where it is now
+        return replace(
+            merged,
+            path=incoming.path,
+            size_bytes=incoming.size_bytes,
+            file_status=FileStatus.PRESENT,
+            hashed_mtime_ns=incoming.hashed_mtime_ns,
+        )
+    return merged
 
 
 def _slots(
@@ -336,7 +367,7 @@ def _slots(
 ) -> list[Slot]:
     """The gallery each action leaves, seq by seq."""
     unique = _first_of_each(encoded)
-    if action is ImportAction.MERGED:
+    if action in (ImportAction.MERGED, ImportAction.MOVED):
         have = {image.source_digest for image in current}
         return [
             *(Keep(image.seq) for image in current),

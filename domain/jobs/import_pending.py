@@ -36,6 +36,7 @@ _OUTCOMES = {
     ImportAction.OVERRIDDEN: Outcome.OVERRIDDEN,
     ImportAction.MERGED: Outcome.MERGED,
     ImportAction.DELETED: Outcome.DELETED,
+    ImportAction.MOVED: Outcome.MOVED,
 }
 
 

@@ -38,6 +38,8 @@ class Outcome(StrEnum):
     CONFLICT = "CONFLICT"  # left pending, its digest known, for the user to decide
     FAILED = "FAILED"  # left as it was, with the reason
     SKIPPED = "SKIPPED"  # not there (any more): an unknown id, or imported meanwhile
+    FOUND = "FOUND"  # a scan made it a pending import (and was not asked to import it)
+    MOVED = "MOVED"  # the file of a model whose file was missing: the model moved to it
 
 
 @dataclass(frozen=True, slots=True)

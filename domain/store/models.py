@@ -22,7 +22,7 @@ from domain.pagination import (
     build_page,
     page_request,
 )
-from domain.records import Model, ModelTypeCount, from_epoch_ms, to_epoch_ms
+from domain.records import FileStatus, Model, ModelTypeCount, from_epoch_ms, to_epoch_ms
 from domain.store.database import Store
 from domain.store.sql import json_list, like_contains, where
 
@@ -38,7 +38,10 @@ MAX_PATH_CHARS = 32_767
 # The `updated_at` of a change: now, or just after the last one (see `touch_models`).
 _LATER_THAN_BEFORE = "max(?, updated_at + 1)"
 
-_COLUMNS = "sha256, path, name, type, size_bytes, created_at, updated_at, meta_json"
+_COLUMNS = (
+    "sha256, path, name, type, size_bytes, created_at, updated_at, meta_json,"
+    " file_status, base_model, hashed_mtime_ns"
+)
 
 
 class ModelSort(Enum):
@@ -280,7 +283,7 @@ async def insert_model(conn: aiosqlite.Connection, model: Model) -> None:
 async def insert_models(conn: aiosqlite.Connection, models: Iterable[Model]) -> None:
     """Add many models in one statement batch."""
     await conn.executemany(
-        f"INSERT INTO models ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO models ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 model.sha256,
@@ -291,6 +294,9 @@ async def insert_models(conn: aiosqlite.Connection, models: Iterable[Model]) -> 
                 to_epoch_ms(model.created_at),
                 to_epoch_ms(model.updated_at),
                 json.dumps(model.meta),
+                model.file_status.value,
+                model.base_model,
+                model.hashed_mtime_ns,
             )
             for model in models
         ],
@@ -301,7 +307,7 @@ async def update_model(conn: aiosqlite.Connection, model: Model) -> None:
     """Write every column of an existing model (its digest names it)."""
     await conn.execute(
         "UPDATE models SET path = ?, name = ?, type = ?, size_bytes = ?, updated_at = ?,"
-        " meta_json = ? WHERE sha256 = ?",
+        " meta_json = ?, file_status = ?, base_model = ?, hashed_mtime_ns = ? WHERE sha256 = ?",
         (
             model.path,
             model.name,
@@ -309,6 +315,9 @@ async def update_model(conn: aiosqlite.Connection, model: Model) -> None:
             model.size_bytes,
             to_epoch_ms(model.updated_at),
             json.dumps(model.meta),
+            model.file_status.value,
+            model.base_model,
+            model.hashed_mtime_ns,
             model.sha256,
         ),
     )
@@ -419,4 +428,7 @@ def _model(row: sqlite3.Row) -> Model:
         created_at=from_epoch_ms(row["created_at"]),
         updated_at=from_epoch_ms(row["updated_at"]),
         meta=json.loads(row["meta_json"]),
+        file_status=FileStatus(row["file_status"]),
+        base_model=row["base_model"],
+        hashed_mtime_ns=row["hashed_mtime_ns"],
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from domain.pagination import Page, PageRequest, build_page, page_request
-from domain.records import PendingImage, PendingImport, from_epoch_ms, to_epoch_ms
+from domain.records import FileStatus, PendingImage, PendingImport, from_epoch_ms, to_epoch_ms
 from domain.store.database import Store
 from domain.store.sql import group_rows, json_list
 
@@ -18,7 +18,9 @@ LIST_NAME = "pendingImports"
 # Pending imports are listed by id: the legacy row order users already know.
 SORT_KEY_TYPES = (int,)
 
-_COLUMNS = "id, path, name, type, size_bytes, created_at, meta_json, sha256"
+_COLUMNS = (
+    "id, path, name, type, size_bytes, created_at, meta_json, sha256, file_status, base_model"
+)
 
 
 def pending_page_request(first: int | None, after: str | None) -> PageRequest:
@@ -141,7 +143,7 @@ async def insert_pending(conn: aiosqlite.Connection, pending: PendingImport) -> 
 
 async def insert_many_pending(conn: aiosqlite.Connection, pending: Iterable[PendingImport]) -> None:
     await conn.executemany(
-        f"INSERT INTO pending_import ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO pending_import ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 row.id,
@@ -152,6 +154,8 @@ async def insert_many_pending(conn: aiosqlite.Connection, pending: Iterable[Pend
                 to_epoch_ms(row.created_at),
                 json.dumps(row.meta),
                 row.sha256,
+                row.file_status.value,
+                row.base_model,
             )
             for row in pending
         ],
@@ -211,6 +215,8 @@ def _pending(row: sqlite3.Row) -> PendingImport:
         created_at=from_epoch_ms(row["created_at"]),
         meta=json.loads(row["meta_json"]),
         sha256=row["sha256"],
+        file_status=FileStatus(row["file_status"]),
+        base_model=row["base_model"],
     )
 
 

@@ -328,5 +328,46 @@ CREATE INDEX models_by_size ON models (size_unknown, size_or_minus_one, sha256);
 CREATE INDEX models_by_size_descending ON models (size_or_minus_one, sha256);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _TAG_NAME_KEYS, _BROWSING)
+# Folder scans (domain/scanning): whether each file is still where the library says
+# (`file_status`, refreshed by a scan of the folder it is in), the mtime a model's file had
+# when it was hashed (with its size, what tells a file CHANGED since), and the base model the
+# file's own header names (safetensors, GGUF), as a column a list can filter on. A scan's job
+# items are the files it found (FOUND), and an import that finds a missing model's file under
+# a new path moves the model there (MOVED): the table is rebuilt for its wider CHECK.
+_FILES = """
+ALTER TABLE models ADD COLUMN file_status TEXT NOT NULL DEFAULT 'PRESENT'
+    CHECK (file_status IN ('PRESENT', 'MISSING', 'CHANGED'));
+ALTER TABLE models ADD COLUMN hashed_mtime_ns INTEGER;
+ALTER TABLE models ADD COLUMN base_model TEXT;
+ALTER TABLE pending_import ADD COLUMN file_status TEXT NOT NULL DEFAULT 'PRESENT'
+    CHECK (file_status IN ('PRESENT', 'MISSING', 'CHANGED'));
+ALTER TABLE pending_import ADD COLUMN base_model TEXT;
+CREATE INDEX models_by_file_status ON models (file_status, name, sha256);
+CREATE INDEX models_by_base_model ON models (base_model, name, sha256);
+CREATE INDEX pending_by_sha256 ON pending_import (sha256) WHERE sha256 IS NOT NULL;
+
+CREATE TABLE job_items_v2 (
+    job_id       INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    item         INTEGER NOT NULL,  -- the pending import's id
+    position     INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    size_bytes   INTEGER,
+    outcome      TEXT CHECK (outcome IN ('CREATED', 'OVERRIDDEN', 'MERGED', 'DELETED',
+                 'CONFLICT', 'FAILED', 'SKIPPED', 'FOUND', 'MOVED')),
+    message      TEXT,
+    sha256       TEXT,
+    finished_at  INTEGER,
+    PRIMARY KEY (job_id, item)
+) STRICT, WITHOUT ROWID;
+INSERT INTO job_items_v2 SELECT job_id, item, position, name, size_bytes, outcome, message,
+    sha256, finished_at FROM job_items;
+DROP TABLE job_items;
+ALTER TABLE job_items_v2 RENAME TO job_items;
+CREATE INDEX job_items_by_outcome ON job_items (job_id, outcome, position);
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    *(_V1, _V2, _V3, _V4, _V5, _V6, _V7),
+    *(_TAG_NAME_KEYS, _BROWSING, _FILES),
+)
 LATEST_VERSION = len(MIGRATIONS)
