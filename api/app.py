@@ -26,6 +26,7 @@ from domain.jobs.import_pending import ImportPendingWork
 from domain.jobs.legacy_migration import LegacyMigrationWork
 from domain.jobs.model import JobKind
 from domain.jobs.runner import JobRunner
+from domain.jobs.scan import ScanWork
 from domain.legacy.migrator import LegacyMigrator
 from domain.store import Store
 from domain.store.database import StatementHook
@@ -56,17 +57,24 @@ def create_app(config: Config, *, on_statement: StatementHook | None = None) -> 
             closing.push_async_callback(migrator.close)
             hasher = Hasher(hash_workers)
             promoter = Promoter(store, gallery, hasher, config.pending_images_dir, image_workers)
+            # A scan's walk holds a thread for the whole scan: one of its own, closed after
+            # the jobs are (closing it first would wait for a walk that waits for the loop).
+            scan_workers = Workers("scan", count=1)
+            closing.callback(scan_workers.shutdown)
             jobs = JobRunner(store)
             closing.push_async_callback(jobs.close)
             concurrency = hash_workers.count + image_workers.count
             jobs.register(JobKind.IMPORT_PENDING, ImportPendingWork(store, promoter, concurrency))
             legacy_migration = LegacyMigrationWork(store, migrator, jobs, image_workers)
             jobs.register(JobKind.LEGACY_MIGRATION, legacy_migration)
+            import_found = ImportPendingWork(store, promoter, concurrency)
+            scans = ScanWork(store, jobs, import_found, image_workers, scan_workers)
+            jobs.register(JobKind.SCAN, scans)
             for action in (await gallery.recover()).actions():
                 logger.warning("Recovering from an interrupted run: %s.", action)
             app.state.store, app.state.gallery, app.state.migrator = store, gallery, migrator
             app.state.hasher, app.state.promoter, app.state.jobs = hasher, promoter, jobs
-            app.state.legacy_migration = legacy_migration
+            app.state.legacy_migration, app.state.scans = legacy_migration, scans
             app.state.model_editor = ModelEditor(store, gallery, image_workers)
             app.state.pending_editor = PendingEditor(
                 store, promoter, config.pending_images_dir, image_workers

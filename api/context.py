@@ -19,6 +19,7 @@ from domain.editing.pending import PendingEditor
 from domain.images.gallery import Gallery
 from domain.importing.promotion import Promoter
 from domain.jobs.legacy_migration import LegacyMigrationWork
+from domain.jobs.scan import ScanWork
 from domain.jobs.runner import JobRunner
 from domain.legacy.migrator import LegacyMigrator
 from domain.records import PendingImage, SampleImage, Tag
@@ -70,6 +71,7 @@ class Context:
     gallery: Gallery
     migrator: LegacyMigrator  # its progress (legacyMigration)
     legacy_migration: LegacyMigrationWork  # runs it as a job (migrateLegacyDb)
+    scans: ScanWork  # scanFolders
     promoter: Promoter
     jobs: JobRunner
     model_editor: ModelEditor  # updateModel, setModelTags, tagModels, deleteModel

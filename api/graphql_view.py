@@ -62,6 +62,7 @@ class GraphQLView(GraphQL[Context, None]):
             gallery=state.gallery,
             migrator=state.migrator,
             legacy_migration=state.legacy_migration,
+            scans=state.scans,
             promoter=state.promoter,
             jobs=state.jobs,
             model_editor=state.model_editor,

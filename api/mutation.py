@@ -122,6 +122,10 @@ ImportPendingResult = Annotated[
     JobStarted | InvalidInput | DiskFull,
     strawberry.union("ImportPendingResult", description="The job started, or why it did not."),
 ]
+ScanFoldersResult = Annotated[
+    JobStarted | InvalidInput | DiskFull,
+    strawberry.union("ScanFoldersResult", description="The scan started, or why it did not."),
+]
 JobControlResult = Annotated[
     Job | JobNotFound | JobFinished | DiskFull,
     strawberry.union(
@@ -195,6 +199,35 @@ class Mutation(TagMutation):
         submitted = info.context.jobs.submit(JobKind.IMPORT_PENDING, params)
         result = await outcome(submitted, lambda job: JobStarted(job=Job.of(job)))
         return cast(ImportPendingResult, result)
+
+    @strawberry.mutation(
+        description="Look for new model files: a SCAN job walks the folders (and every folder "
+        "under them; symbolic links followed, loops and unreadable folders listed as issues) "
+        "and makes each model file (.safetensors .sft .ckpt .pt .pth .bin .gguf .onnx, its "
+        "first bytes checked) the library does not know by path a pending import: name from "
+        "the file name, type from its ComfyUI or A1111 folder, what its header says in "
+        "`meta.fileHeader` and `baseModel`. Files the library knows cost one stat: their "
+        "`fileStatus` is refreshed (MISSING when gone). The report is the job's `scanReport`."
+    )
+    async def scan_folders(
+        self,
+        info: Info,
+        paths: Annotated[
+            list[str],
+            strawberry.argument(description="The folders to walk, absolute (`~` expands)."),
+        ],
+        import_found: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="Go on to import what was found, as importPending does (conflicts "
+                "stay pending; a missing model's file found elsewhere moves the model: MOVED). "
+                "False when omitted or null."
+            ),
+        ] = None,
+    ) -> ScanFoldersResult:
+        started = info.context.scans.start(paths, bool(import_found))
+        result = await outcome(started, lambda job: JobStarted(job=Job.of(job)))
+        return cast(ScanFoldersResult, result)
 
     @strawberry.mutation(
         description="Pause a job: items still hashing or encoding their pictures are "

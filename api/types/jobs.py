@@ -12,9 +12,10 @@ from api.enums import domain_enum
 from api.scalars import BigInt
 from api.types.connection import Connection
 from api.types.migration import MigrationReport
+from api.types.scan import ScanReport
 from domain import errors
 from domain.importing.promotion import Strategy
-from domain.jobs import model
+from domain.jobs import model, scan
 from domain.records import JsonObject
 from domain.store.jobs import items_page_request, page_items
 
@@ -141,6 +142,12 @@ class Job:
     conflicts: int = strawberry.field(description="Items left pending in conflict.")
     failed: int = strawberry.field(description="Items that failed and were left as they were.")
     skipped: int = strawberry.field(description="Items that were not there (any more).")
+    found: int = strawberry.field(
+        description="For SCAN without importFound: files found and made pending imports."
+    )
+    moved: int = strawberry.field(
+        description="Items that were a missing model's file, under a new path: the model moved."
+    )
     result: strawberry.Private[JsonObject | None]  # what it answered, once completed
     in_flight: list[JobItemInFlight] = strawberry.field(
         description="The items being worked on right now."
@@ -176,6 +183,15 @@ class Job:
             return None
         return MigrationReport.of(await info.context.legacy_migration.report_of(self.result))
 
+    @strawberry.field(
+        description="For a SCAN whose walk is over: what it saw (the import of what it found, "
+        "when asked for, is counted on the job itself); else null."
+    )
+    def scan_report(self) -> ScanReport | None:
+        if self.kind is not model.JobKind.SCAN or self.result is None:
+            return None
+        return ScanReport.of(scan.ScanReport.kept(self.result))
+
     @classmethod
     def of(cls, job: model.Job) -> Job:
         row, counts = job.row, job.counts
@@ -201,6 +217,8 @@ class Job:
             conflicts=count(model.Outcome.CONFLICT, 0),
             failed=count(model.Outcome.FAILED, 0),
             skipped=count(model.Outcome.SKIPPED, 0),
+            found=count(model.Outcome.FOUND, 0),
+            moved=count(model.Outcome.MOVED, 0),
             in_flight=[
                 JobItemInFlight(
                     pending_id=flight.item,

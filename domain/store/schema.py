@@ -345,6 +345,14 @@ ALTER TABLE pending_import ADD COLUMN base_model TEXT;
 CREATE INDEX models_by_file_status ON models (file_status, name, sha256);
 CREATE INDEX models_by_base_model ON models (base_model, name, sha256);
 CREATE INDEX pending_by_sha256 ON pending_import (sha256) WHERE sha256 IS NOT NULL;
+-- Files a scan opened and found not to be model files, with the size and mtime they had:
+-- a rescan skips them unopened while those hold.
+CREATE TABLE scan_refusals (
+    path        TEXT PRIMARY KEY,
+    size_bytes  INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    message     TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE job_items_v2 (
     job_id       INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
