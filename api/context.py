@@ -19,8 +19,8 @@ from domain.editing.pending import PendingEditor
 from domain.images.gallery import Gallery
 from domain.importing.promotion import Promoter
 from domain.jobs.legacy_migration import LegacyMigrationWork
-from domain.jobs.scan import ScanWork
 from domain.jobs.runner import JobRunner
+from domain.jobs.scan import ScanWork
 from domain.legacy.migrator import LegacyMigrator
 from domain.records import PendingImage, SampleImage, Tag
 from domain.store import Store

@@ -9,6 +9,7 @@ import strawberry
 
 from api.context import Context
 from api.types.connection import Connection
+from api.types.duplicates import DuplicateGroup
 from api.types.jobs import Job, JobIdArgument, job_id
 from api.types.migration import MigrationProgress
 from api.types.model import Model, ModelTypeCount
@@ -17,6 +18,7 @@ from api.types.tag import Tag
 from domain import library
 from domain.errors import JobNotFound
 from domain.pagination import SortDirection
+from domain.records import FileStatus
 from domain.store.models import ModelSort
 
 Info = strawberry.Info[Context, None]
@@ -28,6 +30,11 @@ _PENDING_ID = "The pending import's id (the legacy row id)."
 _SEARCH = "Keep models whose name contains this text, ignoring case."
 _TAG_IDS = "Keep models that carry every one of these tags."
 _TYPE = "Keep models of this type (checkpoint, lora, …), ignoring case."
+_FILE_STATUS = "Keep the files with this status, as the last scan of their folder saw them."
+_BASE_MODEL = (
+    "Keep the files whose header names this base model, exactly (after trimming), e.g. "
+    "`sdxl_base_v1-0`; at most 200 characters."
+)
 _PATH = (
     "Keep the model at exactly this absolute path, as the library records it (no case "
     "folding, no `/` for `\\`); a relative or empty path is an INVALID_PATH error."
@@ -54,6 +61,10 @@ class Query:
         direction: Annotated[
             SortDirection | None, strawberry.argument(description=_DIRECTION)
         ] = None,
+        file_status: Annotated[
+            FileStatus | None, strawberry.argument(description=_FILE_STATUS)
+        ] = None,
+        base_model: Annotated[str | None, strawberry.argument(description=_BASE_MODEL)] = None,
     ) -> Connection[Model]:
         page = await library.list_models(
             info.context.store,
@@ -65,6 +76,8 @@ class Query:
             path=path,
             sort=sort,
             direction=direction,
+            file_status=file_status,
+            base_model=base_model,
         )
         return Connection.of(page, await Model.many(info, page.items))
 
@@ -104,9 +117,33 @@ class Query:
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=_FIRST)] = None,
         after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
+        file_status: Annotated[
+            FileStatus | None, strawberry.argument(description=_FILE_STATUS)
+        ] = None,
+        base_model: Annotated[str | None, strawberry.argument(description=_BASE_MODEL)] = None,
     ) -> Connection[PendingImport]:
-        page = await library.list_pending_imports(info.context.store, first=first, after=after)
+        page = await library.list_pending_imports(
+            info.context.store,
+            first=first,
+            after=after,
+            file_status=file_status,
+            base_model=base_model,
+        )
         return Connection.of(page, await PendingImport.many(info, page.items))
+
+    @strawberry.field(
+        description="Every SHA-256 more than one file of the library has (a model and pending "
+        "imports whose digest is known, or several pending imports), most bytes freed first; "
+        "ties by SHA-256. A pending import's digest is known once it was hashed."
+    )
+    async def duplicates(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
+    ) -> Connection[DuplicateGroup]:
+        page = await library.list_duplicates(info.context.store, first=first, after=after)
+        return Connection.of(page, [DuplicateGroup.of(group) for group in page.items])
 
     @strawberry.field(description="The pending import with this id, or null when there is none.")
     async def pending_import(

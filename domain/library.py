@@ -10,8 +10,10 @@ from collections.abc import Iterable, Sequence
 
 from domain.importing.hashing import normalize_sha256
 from domain.pagination import Page, SortDirection
-from domain.records import Model, ModelTypeCount, PendingImport, Tag
-from domain.store import Store, models, pending, tags
+from domain.records import FileStatus, Model, ModelTypeCount, PendingImport, Tag
+from domain.store import Store, duplicates, models, pending, tags
+from domain.store.duplicates import DuplicateGroup
+from domain.store.file_filter import FileFilter
 from domain.store.models import ModelFilter, ModelSort
 
 
@@ -26,11 +28,14 @@ async def list_models(
     path: str | None = None,
     sort: ModelSort | None = None,
     direction: SortDirection | None = None,
+    file_status: FileStatus | None = None,
+    base_model: str | None = None,
 ) -> Page[Model]:
     """A page of models in the given order (by name, ascending, when none is given),
     narrowed by the given filters. `after` must be a cursor of that same order."""
     order = models.ORDERS[sort or ModelSort.NAME, direction or SortDirection.ASC]
-    filters = ModelFilter.of(search, tag_ids, type, path)
+    files = FileFilter.of(file_status, base_model)
+    filters = ModelFilter.of(search, tag_ids, type, path, files)
     request = models.models_page_request(order, first, after)
     return await models.page_models(store, filters, order, request)
 
@@ -58,10 +63,23 @@ async def find_models(store: Store, sha256s: Sequence[str]) -> list[Model]:
 
 
 async def list_pending_imports(
-    store: Store, *, first: int | None, after: str | None
+    store: Store,
+    *,
+    first: int | None,
+    after: str | None,
+    file_status: FileStatus | None = None,
+    base_model: str | None = None,
 ) -> Page[PendingImport]:
-    """A page of pending imports in id order."""
-    return await pending.page_pending(store, pending.pending_page_request(first, after))
+    """A page of pending imports in id order, narrowed by what scans saw of their files."""
+    request = pending.pending_page_request(first, after)
+    return await pending.page_pending(store, request, FileFilter.of(file_status, base_model))
+
+
+async def list_duplicates(
+    store: Store, *, first: int | None, after: str | None
+) -> Page[DuplicateGroup]:
+    """A page of the digests more than one file has, most bytes freed first."""
+    return await duplicates.page_duplicates(store, duplicates.duplicates_page_request(first, after))
 
 
 async def find_pending_import(store: Store, pending_id: int) -> PendingImport | None:

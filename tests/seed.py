@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from domain.images.tiers import Quality, tier_sizes
-from domain.records import ImageTier, Model, PendingImage, PendingImport, SampleImage, Tag
+from domain.records import (
+    FileStatus,
+    ImageTier,
+    Model,
+    PendingImage,
+    PendingImport,
+    SampleImage,
+    Tag,
+)
 from domain.store import Store
 from domain.store.gallery import insert_sample_image
 from domain.store.models import insert_model, link_model_tags
@@ -49,6 +57,8 @@ async def add_model(
     meta: dict[str, Any] | None = None,
     tags: Sequence[Tag] = (),
     images: int = 0,
+    file_status: FileStatus = FileStatus.PRESENT,
+    base_model: str | None = None,
 ) -> Model:
     """Add a model named `name` with `images` gallery rows; its digest derives from its name."""
     serial = next(_serial)
@@ -62,6 +72,8 @@ async def add_model(
         created_at=moment,
         updated_at=moment,
         meta=meta or {},
+        file_status=file_status,
+        base_model=base_model,
     )
     async with store.transaction() as conn:
         await insert_model(conn, model)
@@ -91,16 +103,21 @@ async def add_pending(
     sha256: str | None = None,
     tags: Sequence[Tag] = (),
     images: int = 0,
+    size_bytes: int | None = 7 * 1024**3,
+    file_status: FileStatus = FileStatus.PRESENT,
+    base_model: str | None = None,
 ) -> PendingImport:
     pending = PendingImport(
         id=pending_id,
         path=f"C:\\ComfyUI\\models\\loras\\pending_{pending_id}.safetensors",
         name=name or f"pending_{pending_id}.safetensors",
         type="lora",
-        size_bytes=7 * 1024**3,
+        size_bytes=size_bytes,
         created_at=EPOCH,
         meta={"description": f"pending {pending_id}"},
         sha256=sha256,
+        file_status=file_status,
+        base_model=base_model,
     )
     async with store.transaction() as conn:
         await insert_pending(conn, pending)

@@ -32,8 +32,7 @@ class ScanReport:
         "hashed (fileStatus CHANGED)."
     )
     missing: int = strawberry.field(
-        description="Files the library knows under the folders that are gone (fileStatus "
-        "MISSING)."
+        description="Files the library knows under the folders that are gone (fileStatus MISSING)."
     )
     issue_count: int = strawberry.field(description="Every issue met, listed or not.")
     issues: list[ScanIssue] = strawberry.field(

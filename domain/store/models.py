@@ -24,6 +24,7 @@ from domain.pagination import (
 )
 from domain.records import FileStatus, Model, ModelTypeCount, from_epoch_ms, to_epoch_ms
 from domain.store.database import Store
+from domain.store.file_filter import FileFilter
 from domain.store.sql import json_list, like_contains, where
 
 # Filter bounds. A search is a few words typed into a box; a type is one word; a model
@@ -126,12 +127,14 @@ class ModelFilter:
 
     `search` matches anywhere in the name, ignoring case; `tag_ids` keeps models that carry
     every one of the tags; `type` matches the model type, ignoring case; `path` keeps the
-    model recorded at that path (see `lookup_paths`)."""
+    model recorded at that path (see `lookup_paths`); `file_status` and `base_model` (see
+    `FileFacts`) match exactly."""
 
     search: str | None = None
     tag_ids: tuple[int, ...] = field(default=())
     type: str | None = None
     paths: tuple[str, ...] | None = None
+    files: FileFilter = field(default_factory=lambda: FileFilter())
 
     @classmethod
     def of(
@@ -140,6 +143,7 @@ class ModelFilter:
         tag_ids: Iterable[int] | None,
         type: str | None,
         path: str | None = None,
+        files: FileFilter | None = None,
     ) -> ModelFilter:
         """Normalize what a client sent: blank text means no condition, repeated tags count
         once. Bounded, so that no filter costs more than a person could mean by it. A path
@@ -152,11 +156,11 @@ class ModelFilter:
         _refuse_beyond(type, MAX_TYPE_CHARS, "`type`", "characters")
         _refuse_beyond(unique_tags, MAX_FILTER_TAGS, "`tagIds`", "tags")
         paths = None if path is None else lookup_paths(path)
-        return cls(search=search, tag_ids=unique_tags, type=type, paths=paths)
+        files = files or FileFilter()
+        return cls(search=search, tag_ids=unique_tags, type=type, paths=paths, files=files)
 
     def clauses(self) -> tuple[list[str], list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
+        clauses, params = self.files.clauses()
         if self.search is not None:
             clauses.append("name LIKE ? ESCAPE '\\'")
             params.append(like_contains(self.search))

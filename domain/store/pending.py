@@ -12,7 +12,8 @@ import aiosqlite
 from domain.pagination import Page, PageRequest, build_page, page_request
 from domain.records import FileStatus, PendingImage, PendingImport, from_epoch_ms, to_epoch_ms
 from domain.store.database import Store
-from domain.store.sql import group_rows, json_list
+from domain.store.file_filter import FileFilter
+from domain.store.sql import group_rows, json_list, where
 
 LIST_NAME = "pendingImports"
 # Pending imports are listed by id: the legacy row order users already know.
@@ -27,19 +28,41 @@ def pending_page_request(first: int | None, after: str | None) -> PageRequest:
     return page_request(LIST_NAME, SORT_KEY_TYPES, first, after)
 
 
-async def page_pending(store: Store, request: PageRequest) -> Page[PendingImport]:
-    """One page of pending imports in id order, and how many there are in all."""
+async def page_pending(
+    store: Store, request: PageRequest, files: FileFilter | None = None
+) -> Page[PendingImport]:
+    """One page of the pending imports that pass `files`, in id order, and how many pass."""
     after = -1 if request.after is None else request.after[0]
+    clauses, params = (files or FileFilter()).clauses()
     async with store.snapshot() as conn:
-        count_rows = await conn.execute_fetchall("SELECT count(*) FROM pending_import")
+        count_rows = await conn.execute_fetchall(
+            f"SELECT count(*) FROM pending_import {where(clauses)}", params
+        )
         rows = await conn.execute_fetchall(
-            f"SELECT {_COLUMNS} FROM pending_import WHERE id > ? ORDER BY id LIMIT ?",
-            (after, request.first + 1),
+            f"SELECT {_COLUMNS} FROM pending_import {where([*clauses, 'id > ?'])}"
+            " ORDER BY id LIMIT ?",
+            (*params, after, request.first + 1),
         )
     pending = [_pending(row) for row in rows]
     keys: list[tuple[str | int, ...]] = [(p.id,) for p in pending]
     total = next(iter(count_rows))[0]
     return build_page(LIST_NAME, pending, keys, request, total)
+
+
+async def pending_with_digests(
+    store: Store, sha256s: Sequence[str]
+) -> dict[str, list[PendingImport]]:
+    """The pending imports whose known digest is one of these, by digest, each list by id:
+    one statement."""
+    rows = await store.fetch_all(
+        f"SELECT {_COLUMNS} FROM pending_import"
+        " WHERE sha256 IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json_list(sha256s),),
+    )
+    found: dict[str, list[PendingImport]] = {}
+    for row in rows:
+        found.setdefault(row["sha256"], []).append(_pending(row))
+    return found
 
 
 async def get_pending(store: Store, pending_id: int) -> PendingImport | None:
