@@ -39,6 +39,7 @@ bench: $(STAMP)  ## Run every benchmark (slow; not part of the tests)
 	$(BIN)/python bench/migrate.py
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/scan.py
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Model Shelf needs Python 3.11 or newer")'

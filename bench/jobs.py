@@ -75,7 +75,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -86,18 +85,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import httpx
 import numpy as np
 import numpy.typing as npt
-import uvicorn
-import websockets
 from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
+from serving import JsonDict, Served, require, serving, until_finished  # bench/serving.py
 from starlette.applications import Starlette
 
-from api.app import create_app
-from api.heap import freeze_startup_heap
 from domain.config import Config
 from domain.images.pipeline import encode_tiers
 from domain.importing.hashing import Hasher
@@ -131,11 +126,9 @@ TARGET_FLOOR_RATIO: Final = 1.15
 TARGET_P99_MS: Final = 50.0
 TARGET_PAUSE_S: Final = 1.0
 
-JsonDict = dict[str, Any]
 Floats = npt.NDArray[np.float32]
 
 START = "mutation { importPending { __typename ... on JobStarted { job { id state } } } }"
-WATCH = "subscription($id: ID!) { job(id: $id) { state done total } }"
 JOB = """
 query($id: ID!) {
   job(id: $id) {
@@ -173,12 +166,6 @@ query {
   }
 }
 """
-
-
-def require(condition: bool, message: str) -> None:
-    """An assertion that `python -O` cannot strip: the timing of a wrong import is worthless."""
-    if not condition:
-        raise AssertionError(message)
 
 
 def say(*lines: str) -> None:
@@ -366,31 +353,10 @@ def warm(paths: Sequence[Path]) -> None:
 
 
 @dataclass(slots=True)
-class Served:
+class BatchServed(Served):
     """A running server on a fresh library holding the batch as pending imports."""
 
-    app: Starlette
-    url: str
-    client: httpx.AsyncClient
     ids: list[int]
-
-    @property
-    def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://", 1) + "/graphql"
-
-    async def post(self, query: str, **variables: Any) -> JsonDict:
-        """One operation over HTTP; the whole response body."""
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables})
-        require(response.status_code == 200, f"HTTP {response.status_code}: {response.text}")
-        payload: JsonDict = response.json()
-        return payload
-
-    async def data(self, query: str, **variables: Any) -> JsonDict:
-        """One operation that must succeed; its `data`."""
-        payload = await self.post(query, **variables)
-        require("errors" not in payload, f"GraphQL errors: {payload.get('errors')}")
-        data: JsonDict = payload["data"]
-        return data
 
 
 async def seed(app: Starlette, batch: Batch) -> list[int]:
@@ -425,63 +391,24 @@ async def seed(app: Starlette, batch: Batch) -> list[int]:
 
 
 @contextlib.asynccontextmanager
-async def serving(root: Path, batch: Batch) -> AsyncIterator[Served]:
-    """`create_app` under uvicorn on a free port of 127.0.0.1, as `modelshelf serve` runs it,
-    on this event loop, with a fresh library; the model files warm in the page cache."""
-    with tempfile.TemporaryDirectory(prefix="library-", dir=root) as data_dir:
-        app = create_app(Config.resolve(data_dir))
-        freeze_startup_heap()  # as `modelshelf serve` does
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets that say so, and
-        # without it every answer written in two parts waits 40 ms for a delayed ACK.
-        listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        listening.bind(("127.0.0.1", 0))
-        port = listening.getsockname()[1]
-        serve = asyncio.create_task(server.serve(sockets=[listening]))
-        try:
-            while not server.started:
-                require(not serve.done(), "the server did not start")
-                await asyncio.sleep(0.01)
-            ids = await seed(app, batch)
-            warm(batch.files)
-            gc.collect()
-            url = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(base_url=url, timeout=JOB_TIMEOUT) as client:
-                yield Served(app, url, client, ids)
-        finally:
-            server.should_exit = True
-            await serve
-            listening.close()
-            gc.unfreeze()  # the next measurement's app freezes its own start-up
+async def serving_batch(root: Path, batch: Batch) -> AsyncIterator[BatchServed]:
+    """The app over a fresh library holding the batch; the model files warm in the page
+    cache."""
+    async with serving(root, JOB_TIMEOUT) as served:
+        ids = await seed(served.app, batch)
+        warm(batch.files)
+        gc.collect()
+        yield BatchServed(served.app, served.url, served.client, ids)
 
 
-async def start_job(served: Served) -> str:
+async def start_job(served: BatchServed) -> str:
     started = (await served.data(START))["importPending"]
     require(started["__typename"] == "JobStarted", f"importPending answered {started}")
     job_id: str = started["job"]["id"]
     return job_id
 
 
-async def until_finished(served: Served, job_id: str) -> str:
-    """Follow the job over the `job` subscription until it ends; its last state."""
-    protocol = websockets.Subprotocol("graphql-transport-ws")
-    async with websockets.connect(served.ws_url, subprotocols=[protocol]) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        require(json.loads(await ws.recv())["type"] == "connection_ack", "no connection_ack")
-        payload = {"query": WATCH, "variables": {"id": job_id}}
-        await ws.send(json.dumps({"type": "subscribe", "id": "1", "payload": payload}))
-        state = "QUEUED"
-        while True:
-            message = json.loads(await asyncio.wait_for(ws.recv(), JOB_TIMEOUT))
-            if message["type"] != "next":
-                require(message["type"] == "complete", f"the subscription said {message}")
-                return state
-            state = str(message["payload"]["data"]["job"]["state"])
-            if state in ("COMPLETED", "CANCELLED", "FAILED"):
-                return state
-
-
-async def imported_digests(served: Served, batch: Batch) -> set[str]:
+async def imported_digests(served: BatchServed, batch: Batch) -> set[str]:
     """The library's digests, once every pending import is a model with all its pictures."""
     library = await served.data(LIBRARY)
     models = library["models"]
@@ -641,15 +568,15 @@ class JobRun:
 
 async def measure_job(root: Path, batch: Batch) -> JobRun:
     """One importPending over the batch, nothing else asking."""
-    async with serving(root, batch) as served:
+    async with serving_batch(root, batch) as served:
         return await timed_job(served, batch)
 
 
-async def timed_job(served: Served, batch: Batch) -> JobRun:
+async def timed_job(served: BatchServed, batch: Batch) -> JobRun:
     """Start the job, follow it to its end, check what it did."""
     cpu, started = time.process_time(), time.monotonic()
     job_id = await start_job(served)
-    state = await until_finished(served, job_id)
+    state = await until_finished(served, job_id, JOB_TIMEOUT)
     ended, cpu = time.monotonic(), time.process_time() - cpu
     job = (await served.data(JOB, id=job_id))["job"]
     require(state == "COMPLETED", f"the job ended {state}: {job}")
@@ -695,7 +622,7 @@ class LatencyRun:
 async def measure_latency(root: Path, batch: Batch) -> LatencyRun:
     """The job again, on a fresh library, with the probe's queries coming throughout and
     for IDLE_SECONDS after it."""
-    async with serving(root, batch) as served:
+    async with serving_batch(root, batch) as served:
         probe = await Probe.start(served.url)
         started = time.monotonic()
         with FullCollections() as collections:
@@ -720,7 +647,7 @@ class LoopRun:
 
 
 async def measure_loop(root: Path, batch: Batch) -> LoopRun:
-    async with serving(root, batch) as served:
+    async with serving_batch(root, batch) as served:
         started = time.monotonic()
         for pending_id in served.ids:
             result = (await served.data(IMPORT, id=pending_id))["importAModel"]
@@ -753,7 +680,7 @@ async def measure_pauses(root: Path, batch: Batch) -> list[Pause]:
     other items are encoding too; until PAUSES_MID_JOB of those, the job has ended, or a
     pause failed."""
     pauses: list[Pause] = []
-    async with serving(root, batch) as served:
+    async with serving_batch(root, batch) as served:
         job_id = await start_job(served)
         while True:
             flights = await moment_to_pause(served, job_id, batch.big_size, bool(pauses))
@@ -784,7 +711,7 @@ async def measure_pauses(root: Path, batch: Batch) -> list[Pause]:
 
 
 async def moment_to_pause(
-    served: Served, job_id: str, big: int, with_encoding: bool
+    served: BatchServed, job_id: str, big: int, with_encoding: bool
 ) -> list[JsonDict] | None:
     """Poll until a big file is being hashed, not yet half way (and, `with_encoding`, an
     item past its hash is encoding): the items in flight then. None once no big file
