@@ -40,7 +40,7 @@ from domain.jobs.model import ItemCounts, Job, JobKind, JobRow, Outcome
 from domain.jobs.runner import Control, JobRunner
 from domain.records import FileStatus, JsonObject, PendingImport
 from domain.scanning.headers import FileFacts, read_facts
-from domain.scanning.layout import type_from_folders
+from domain.scanning.layout import type_of_path
 from domain.scanning.walk import FoundFile, WalkIssue, walk
 from domain.store import Store
 from domain.store.files import (
@@ -113,7 +113,25 @@ class _Refused:
     refusal: Refusal
 
 
-_Seen = FoundFile | WalkIssue | _New | _Refused
+@dataclass(frozen=True, slots=True)
+class _Status:
+    """A known file whose status is not the one the library holds."""
+
+    file: KnownFile
+    status: FileStatus
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the walker's thread counts of the files it met (read once the walk is over)."""
+
+    files_seen: int = 0
+    known: int = 0
+    changed: int = 0
+    met: set[str] = field(default_factory=set)  # the known paths it met
+
+
+_Seen = WalkIssue | _New | _Refused | _Status
 
 
 class ScanWork:
@@ -164,9 +182,11 @@ class ScanWork:
         folders: list[str] = job.params["paths"]
         known = await files_under(self._store, folders)
         refused = await refusals_under(self._store, folders)
-        report, statuses, refusals_seen = ScanReport(), dict[str, FileStatus](), set[str]()
+        report, tally = ScanReport(), _Tally()
+        statuses: dict[str, FileStatus] = {}
+        refusals_seen: set[str] = set()
         outcome = None if job.params.get("importFound") else Outcome.FOUND
-        stop = threading.Event()
+        stop, now = threading.Event(), datetime.now(UTC)
         batches: asyncio.Queue[list[_Seen] | BaseException | None] = asyncio.Queue(maxsize=4)
         loop = asyncio.get_running_loop()
 
@@ -174,13 +194,13 @@ class ScanWork:
             asyncio.run_coroutine_threadsafe(batches.put(batch), loop).result()
 
         walking = asyncio.ensure_future(
-            self._walker.run(_produce, folders, frozenset(known), refused, stop, hand_over)
+            self._walker.run(_produce, _Scope(folders, known, refused, tally), stop, hand_over)
         )
         try:
             while (batch := await _next(batches, control)) is not None:
                 if isinstance(batch, BaseException):
                     raise batch
-                found, refusals = _take(batch, known, statuses, refusals_seen, report)
+                found, refusals = _take(batch, statuses, refusals_seen, report, now)
                 if found or refusals:
                     async with self._store.transaction() as conn:
                         await add_found(conn, job.id, found, outcome)
@@ -194,10 +214,13 @@ class ScanWork:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     batches.get_nowait()
                 await asyncio.sleep(0.01)
-        unseen = [file for path, file in known.items() if path not in statuses]
-        statuses |= await self._walker.run(_look_again, unseen)
-        report.missing = sum(status is FileStatus.MISSING for status in statuses.values())
-        report.changed = sum(status is FileStatus.CHANGED for status in statuses.values())
+        unseen = [file for path, file in known.items() if path not in tally.met]
+        again = await self._walker.run(_look_again, unseen)
+        statuses |= again
+        report.files_seen += tally.files_seen
+        report.known = tally.known
+        report.missing = sum(status is FileStatus.MISSING for status in again.values())
+        report.changed = tally.changed + sum(s is FileStatus.CHANGED for s in again.values())
         changes = [(known[path], status) for path, status in statuses.items()]
         async with self._store.transaction() as conn:
             await set_statuses(conn, [(f, s) for f, s in changes if f.status is not s])
@@ -234,31 +257,50 @@ def _folders(paths: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(folders))
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What the walker's thread is given: the folders, what the library knows under them
+    (read only), and the tally it keeps."""
+
+    folders: list[str]
+    known: dict[str, KnownFile]
+    refused: dict[str, Refusal]
+    tally: _Tally
+
+
 def _produce(
-    folders: list[str],
-    known: frozenset[str],
-    refused: dict[str, Refusal],
+    scope: _Scope,
     stop: threading.Event,
     hand_over: Callable[[list[_Seen] | BaseException | None], None],
 ) -> None:
     """On the walker's thread: walk, read the header of every file not known, and hand
     what was seen over in batches; None at the end (or the error that ended it)."""
     try:
-        for batch in _batches(_seen(folders, known, refused), stop):
+        for batch in _batches(_seen(scope), stop):
             hand_over(batch)
         hand_over(None)
     except Exception as error:  # told to the loop, which raises it there
         hand_over(error)
 
 
-def _seen(
-    folders: list[str], known: frozenset[str], refused: dict[str, Refusal]
-) -> Iterator[_Seen]:
-    """What the walk meets; only a file never seen before (or changed since it was found
-    not to be a model) is opened."""
-    for seen in walk([Path(folder) for folder in folders]):
-        if not isinstance(seen, FoundFile) or seen.path in known:
+def _seen(scope: _Scope) -> Iterator[_Seen]:
+    """What the walk meets that the loop must act on. A known file is compared here, on the
+    walker's thread, and only a changed status goes further; only a file never seen before
+    (or changed since it was found not to be a model) is opened."""
+    known, refused, tally = scope.known, scope.refused, scope.tally
+    for seen in walk([Path(folder) for folder in scope.folders]):
+        if isinstance(seen, WalkIssue):
             yield seen
+            continue
+        tally.files_seen += 1
+        file = known.get(seen.path)
+        if file is not None:
+            tally.known += 1
+            tally.met.add(seen.path)
+            status = file.status_now(seen.size, seen.mtime_ns)
+            tally.changed += status is FileStatus.CHANGED
+            if status is not file.status:
+                yield _Status(file, status)
         elif not _is_utf8(seen.path):
             message = "The path is not valid UTF-8; rename the file to import it."
             yield WalkIssue(_printable(seen.path), "NOT_UTF8", message)
@@ -268,7 +310,7 @@ def _seen(
         ) == (seen.size, seen.mtime_ns):
             yield _Refused(seen, refusal)
         else:
-            yield _New(seen, read_facts(Path(seen.path), seen.size))
+            yield _New(seen, read_facts(seen.path, seen.size))
 
 
 def _batches(seen: Iterator[_Seen], stop: threading.Event) -> Iterator[list[_Seen]]:
@@ -305,45 +347,40 @@ async def _next(
 
 def _take(
     batch: list[_Seen],
-    known: dict[str, KnownFile],
     statuses: dict[str, FileStatus],
     refusals_seen: set[str],
     report: ScanReport,
+    now: datetime,
 ) -> tuple[list[PendingImport], list[Refusal]]:
-    """Account for one batch: statuses of known files, issues, and what to write: pending
-    imports for the new model files, refusals for the files that are not models."""
+    """Account for one batch: changed statuses, issues, and what to write: pending imports
+    for the new model files, refusals for the files that are not models."""
     found: list[PendingImport] = []
     refusals: list[Refusal] = []
     for seen in batch:
         match seen:
             case WalkIssue():
                 report.note(ScanIssue(seen.path, seen.kind, seen.message))
-            case FoundFile():
-                report.files_seen += 1
-                report.known += 1
-                statuses[seen.path] = known[seen.path].status_now(seen.size, seen.mtime_ns)
+            case _Status():
+                statuses[seen.file.path] = seen.status
             case _Refused():
-                report.files_seen += 1
                 refusals_seen.add(seen.file.path)
                 report.note(ScanIssue(seen.file.path, "NOT_A_MODEL", seen.refusal.message))
             case _New(file=file, facts=facts) if facts.format is None:
-                report.files_seen += 1
                 message = facts.problem or "Not a model file."
                 refusals.append(Refusal(file.path, file.size, file.mtime_ns, message))
                 refusals_seen.add(file.path)
                 report.note(ScanIssue(file.path, "NOT_A_MODEL", message))
             case _New(file=file, facts=facts):
-                report.files_seen += 1
                 report.found += 1
                 if facts.problem is not None:
                     report.note(ScanIssue(file.path, "BAD_HEADER", facts.problem))
-                found.append(_pending(file, facts))
+                found.append(_pending(file, facts, now))
     return found, refusals
 
 
-def _pending(file: FoundFile, facts: FileFacts) -> PendingImport:
+def _pending(file: FoundFile, facts: FileFacts, now: datetime) -> PendingImport:
     """The pending import a new model file becomes."""
-    path = Path(file.path)
+    name = file.path.rpartition("/")[2]
     meta: JsonObject = {}
     if facts.metadata:
         header: JsonObject = {"format": facts.format, "metadata": facts.metadata}
@@ -353,21 +390,15 @@ def _pending(file: FoundFile, facts: FileFacts) -> PendingImport:
     return PendingImport(
         id=0,  # numbered as it is written
         path=file.path,
-        name=_one_line(path.stem or path.name),
-        type=_type_of(path),
+        name=_one_line(name.rpartition(".")[0] or name),
+        type=type_of_path(file.path) or DEFAULT_TYPE,
         size_bytes=file.size,
-        created_at=datetime.now(UTC),
+        created_at=now,
         meta=meta,
         sha256=None,
         file_status=FileStatus.PRESENT,
         base_model=facts.base_model,
     )
-
-
-def _type_of(path: Path) -> str:
-    """From the nearest folder of the whole path that names a type: a scan of
-    `models/loras/sdxl` still knows its files are LoRAs."""
-    return type_from_folders(path, Path(path.anchor)) or DEFAULT_TYPE
 
 
 def _is_utf8(text: str) -> bool:
@@ -385,4 +416,6 @@ def _printable(text: str) -> str:
 def _one_line(text: str) -> str:
     """A file name as a display name: control characters (a newline is legal in a file
     name) become spaces."""
+    if text.isprintable():
+        return text
     return "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text)

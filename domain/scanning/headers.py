@@ -21,13 +21,13 @@ import math
 import os
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from domain import strict_json
 from domain.scanning.formats import HEAD_BYTES, format_of, looks_like
 
 MAX_HEADER_READ = 16 * 1024 * 1024  # real LoRA headers are a few hundred KiB
+FIRST_READ = 4096  # a page: a short header in one read; more would copy holes of sparse files
 MAX_VALUE_BYTES = 64 * 1024
 MAX_BASE_MODEL_CHARS = 200
 MAX_GGUF_KEYS = 10_000
@@ -47,17 +47,19 @@ class _Malformed(Exception):
     """The header breaks its format's rules."""
 
 
-def read_facts(path: Path, size: int) -> FileFacts:
-    """The facts of one file: one open, a few reads from its start."""
-    claimed = format_of(path.name)
+def read_facts(path: str, size: int) -> FileFacts:
+    """The facts of one file: one open, and one read of its first `FIRST_READ` bytes (which
+    hold a whole header but for the largest), a second one for the rest when they do not."""
+    name = path.rpartition("/")[2]
+    claimed = format_of(name)
     try:
         # Non-blocking: a file swapped for a FIFO since the walk must not hang the scan.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
         return FileFacts(f"The file cannot be opened: {error.strerror}.", claimed)
     try:
-        head = os.pread(fd, HEAD_BYTES, 0)
-        refused = looks_like(path.name, head, size)
+        head = os.pread(fd, FIRST_READ, 0)
+        refused = looks_like(name, head[:HEAD_BYTES], size)
         if refused is not None:
             return FileFacts(refused, None)
         if claimed == "safetensors":
@@ -80,7 +82,9 @@ def _safetensors(fd: int, head: bytes) -> FileFacts:
     (length,) = struct.unpack_from("<Q", head)
     if length > MAX_HEADER_READ:
         raise _Malformed(f"it is {length:,} bytes, more than the {MAX_HEADER_READ:,} read")
-    text = os.pread(fd, length, 8)
+    text = head[8 : 8 + length]
+    if len(text) < length:
+        text += os.pread(fd, length - len(text), 8 + len(text))
     if len(text) < length:
         raise _Malformed("the file ends inside it")
     try:

@@ -4,8 +4,6 @@ so the nearest folder of the path that names a kind decides."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 # Folder name (lower case) → type. ComfyUI's folder_paths names, and A1111's.
 FOLDER_TYPES = {
     "checkpoints": "checkpoint",
@@ -38,13 +36,12 @@ FOLDER_TYPES = {
 }
 
 
-def type_from_folders(path: Path, root: Path) -> str | None:
-    """The type the nearest folder between the file and `root` (included) names, in any
-    case; None when none does (the caller picks a default)."""
-    for folder in path.parents:
-        kind = FOLDER_TYPES.get(folder.name.lower())
+def type_of_path(path: str) -> str | None:
+    """The type the nearest folder of the whole (absolute, `/`-separated) path names: a
+    scan of `models/loras/sdxl` still knows its files are LoRAs. On strings, not `Path`s:
+    a scan asks this of every new file."""
+    for folder in reversed(path.split("/")[:-1]):
+        kind = FOLDER_TYPES.get(folder.lower())
         if kind is not None:
             return kind
-        if folder == root or folder == folder.parent:
-            return None
     return None

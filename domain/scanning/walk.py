@@ -17,13 +17,16 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from domain.scanning.formats import is_model_name
 
 
-@dataclass(frozen=True, slots=True)
-class FoundFile:
+class FoundFile(NamedTuple):
+    """A tuple, not a dataclass: a walk makes one per file, and a tuple costs a third."""
+
     path: str  # absolute, under the root it was found from
     size: int
     mtime_ns: int
@@ -66,7 +69,7 @@ def _walk_from(root: str, key: Folder, walked: set[Folder]) -> Iterator[FoundFil
         folder, ancestors = stack.pop()
         try:
             with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
+                entries = sorted(listing, key=_name)
         except OSError as error:
             yield WalkIssue(folder, "UNREADABLE", f"The folder cannot be listed: {error.strerror}.")
             continue
@@ -85,6 +88,9 @@ def _walk_from(root: str, key: Folder, walked: set[Folder]) -> Iterator[FoundFil
                 if file is not None:
                     yield file
         stack.extend(reversed(below))  # the first sub-folder is walked next
+
+
+_name = attrgetter("name")
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:
@@ -114,14 +120,14 @@ def _folder(
 
 
 def _file(entry: os.DirEntry[str]) -> FoundFile | WalkIssue | None:
-    if not (entry.is_symlink() or entry.is_file(follow_symlinks=False)):
-        return None  # a FIFO, a device, a socket: never a model file
     try:
-        info = entry.stat()  # follows a link to the file it names
+        # Follows a link; for a plain file the listing's d_type answers, with no syscall. A
+        # FIFO, a device or a socket is not a file: never a model file, never opened.
+        if not entry.is_file():
+            return None
+        info = entry.stat()
     except FileNotFoundError:
-        return WalkIssue(entry.path, "VANISHED", "A broken link, or a file gone while walked.")
+        return WalkIssue(entry.path, "VANISHED", "The file went away while it was walked.")
     except OSError as error:
         return WalkIssue(entry.path, "UNREADABLE", f"The file cannot be read: {error.strerror}.")
-    if not stat.S_ISREG(info.st_mode):
-        return None
     return FoundFile(entry.path, info.st_size, info.st_mtime_ns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -15,10 +16,10 @@ from domain.store.jobs import now_ms
 from domain.store.pending import insert_many_pending
 
 
-@dataclass(frozen=True, slots=True)
-class KnownFile:
-    """A file the library has a row for: a model's (`sha256`) or a pending import's (`pending_id`),
-    with the size and mtime its digest was computed for, when known."""
+class KnownFile(NamedTuple):
+    """A file the library has a row for: a model's (`sha256`) or a pending import's
+    (`pending_id`), with the size and mtime its digest was computed for, when known. A
+    tuple: a rescan reads one per file of the library."""
 
     path: str
     sha256: str | None

@@ -345,6 +345,11 @@ ALTER TABLE pending_import ADD COLUMN base_model TEXT;
 CREATE INDEX models_by_file_status ON models (file_status, name, sha256);
 CREATE INDEX models_by_base_model ON models (base_model, name, sha256);
 CREATE INDEX pending_by_sha256 ON pending_import (sha256) WHERE sha256 IS NOT NULL;
+-- What a rescan reads of every file under its folders, from the index alone: the rows
+-- themselves (their meta, a found file's header) are never read.
+CREATE INDEX models_files ON models (path, sha256, size_bytes, hashed_mtime_ns, file_status);
+CREATE INDEX pending_files ON pending_import
+    (path, id, sha256, hashed_size_bytes, hashed_mtime_ns, file_status);
 -- Files a scan opened and found not to be model files, with the size and mtime they had:
 -- a rescan skips them unopened while those hold.
 CREATE TABLE scan_refusals (
