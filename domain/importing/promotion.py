@@ -13,7 +13,7 @@
    - MERGE: columns and meta by `merge_rules`, tags are the union, pending images are
      appended unless the gallery already has their content;
    - DELETE: the pending import goes, the model is untouched;
-   - the model's file is missing (a scan saw it gone, or it is not at its path now) and no
+   - the model's file is MISSING (the last scan of its folder saw it gone) and no
      strategy, or MERGE, was given: the file has MOVED. The model merges as MERGE does and
      takes the pending import's path; not a conflict, since it is the same file.
 4. Everything a step changes commits in one transaction with the gallery rewrite (see
@@ -25,7 +25,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -196,12 +195,11 @@ class Promoter:
             )
 
     async def _gone(self, model: Model) -> bool:
-        """Whether the model's file is not where the library says: the pending file with its
-        digest is then the same file, moved (a stat, on the workers: it may be a network
-        drive)."""
-        if model.file_status is FileStatus.MISSING:
-            return True
-        return not await self._workers.run(os.path.lexists, model.path)
+        """Whether a scan saw the model's file gone: the pending file with its digest is then
+        the same file, moved. Only a scan's word counts, never a look at the path now: a
+        library carried over from another machine has every path missing here, and its
+        conflicts are still for the user to decide."""
+        return model.file_status is FileStatus.MISSING
 
     async def _digest_of(self, pending: PendingImport, job: ForJob | None) -> FileDigest:
         """The file's digest, from the row's cache when it was computed for this very file."""
